@@ -1,0 +1,73 @@
+"""The two plain objects every layer speaks: Request and Response."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from strongroom.core.mounts import MountEntry
+    from strongroom.core.tokens import TokenEntry
+    from strongroom.storage import Storage
+
+
+class Operation(enum.StrEnum):
+    READ = "read"
+    LIST = "list"
+    CREATE = "create"
+    UPDATE = "update"
+    PATCH = "patch"
+    DELETE = "delete"
+    HELP = "help"
+
+
+# POST/PUT arrive as UPDATE; the core turns them into CREATE when the target
+# does not exist yet, so ACL rules can grant one without the other.
+WRITE_OPS = frozenset({Operation.CREATE, Operation.UPDATE})
+
+
+@dataclass(slots=True)
+class Request:
+    operation: Operation
+    path: str  # full API path below /v1/, e.g. "secret/data/app"
+    data: dict[str, Any] = field(default_factory=dict)
+    client_token: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    remote_addr: str = ""
+    request_id: str = ""
+    wrap_ttl: int = 0
+    # Filled in by the core while routing:
+    rel_path: str = ""  # path inside the mount
+    mount: MountEntry | None = None
+    storage: Storage | None = None
+    token: TokenEntry | None = None
+    # True when the ACL check already knows the target exists (write → update).
+    exists: bool | None = None
+
+
+@dataclass(slots=True)
+class Secret:
+    """A response's lease: what the lease manager must track and later revoke."""
+
+    ttl: int
+    renewable: bool = True
+    max_ttl: int = 0
+    internal: dict[str, Any] = field(default_factory=dict)  # kept for revoke, never returned
+    lease_id: str = ""
+
+
+@dataclass(slots=True)
+class Response:
+    data: dict[str, Any] | None = None
+    secret: Secret | None = None
+    auth: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    # 0 lets the HTTP layer choose 200 or 204; set for 202, 404-with-envelope, etc.
+    status: int = 0
+    # Special (non-envelope) handlers put their whole JSON body here.
+    raw: Any = None
+    # Vault copies `data` keys to the top level for some legacy sys routes.
+    top_level_copy: bool = False
+    lease_duration: int = 0  # KV v1 refresh hint when there is no lease
+    headers: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,15 @@
+"""The secrets engines and auth methods the server can mount, by type name."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strongroom.core.core import Core
+
+
+def register_builtin(core: Core) -> None:
+    from strongroom.engines import cubbyhole, kv
+
+    core.register_backend("kv", kv.factory)
+    core.register_backend("cubbyhole", cubbyhole.factory)

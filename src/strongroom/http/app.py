@@ -1,0 +1,218 @@
+"""The ASGI application: HTTP in, Request to the Core, Response out.
+
+This is the only module that knows about HTTP. It is written against raw
+ASGI, not a web framework, because it sits on every request's hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from strongroom import jsonutil
+from strongroom.core.core import Core
+from strongroom.core.errors import BadRequest, VaultError
+from strongroom.core.request import Operation, Request
+from strongroom.durations import DurationError, parse_duration
+from strongroom.http.envelope import error_body, render
+
+log = logging.getLogger("strongroom.http")
+
+DEFAULT_MAX_REQUEST_SIZE = 33554432
+_BASE_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+_WRITE_METHODS = {"POST", "PUT"}
+_TRUE = {"1", "t", "T", "true", "TRUE", "True"}
+_ROOT_NAMESPACES = {"", "root", "root/"}
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, messages: list[str]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.messages = messages
+
+
+def _query_data(query: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key in data:
+            existing = data[key]
+            data[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            data[key] = value
+    return data
+
+
+def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    stripped = body.lstrip()
+    if not stripped:
+        return {}
+    if content_type.startswith("application/x-www-form-urlencoded") and stripped[:1] not in (
+        b"{",
+        b"[",
+    ):
+        form: dict[str, Any] = {}
+        for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+            form[key] = f"{form[key]},{value}" if key in form else value
+        return form
+    try:
+        value = jsonutil.loads(body)
+    except ValueError as err:
+        raise HttpError(400, [f"failed to decode JSON input: {err}"]) from None
+    if not isinstance(value, dict):
+        go_type = "array" if isinstance(value, list) else "value"
+        raise HttpError(
+            400,
+            [
+                "failed to decode JSON input: json: cannot unmarshal "
+                f"{go_type} into Go value of type map[string]interface {{}}"
+            ],
+        )
+    return value
+
+
+def _operation(method: str, query: dict[str, Any], path: str) -> Operation:
+    if method == "GET":
+        if "help" in query:
+            return Operation.HELP
+        if query.get("list") in _TRUE:
+            return Operation.LIST
+        return Operation.READ
+    if method in _WRITE_METHODS:
+        return Operation.UPDATE
+    if method == "DELETE":
+        return Operation.DELETE
+    if method == "LIST":
+        return Operation.LIST
+    if method == "PATCH":
+        return Operation.PATCH
+    if method == "HEAD" and path == "sys/health":
+        return Operation.READ
+    raise HttpError(405, [])
+
+
+class App:
+    def __init__(self, core: Core, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> None:
+        self.core = core
+        self.max_request_size = max_request_size
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        extra_headers: list[tuple[bytes, bytes]] = []
+        try:
+            status, body = await self._serve(scope, receive, extra_headers)
+        except HttpError as err:
+            status, body = err.status, error_body(err.messages)
+        except VaultError as err:
+            status, body = err.status, error_body(err.messages)
+        except Exception:
+            log.exception("http: internal error serving %s", scope.get("path"))
+            status, body = 500, error_body(["internal error"])
+        if scope["method"] == "HEAD":
+            body = b""
+        headers = [*_BASE_HEADERS, *extra_headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _read_body(self, receive: Any) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        limit = self.max_request_size
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if 0 <= limit < size:
+                    raise HttpError(413, ["http: request body too large"])
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+    async def _serve(
+        self, scope: dict[str, Any], receive: Any, extra_headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes]:
+        raw_path: str = scope["path"]
+        if not raw_path.startswith("/v1/"):
+            raise HttpError(404, [])
+        path = unquote(raw_path[4:]) if "%" in raw_path else raw_path[4:]
+        if not path.isprintable():
+            raise HttpError(400, ["path contains non-printable characters"])
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        method: str = scope["method"]
+        body = await self._read_body(receive)
+        query = _query_data(scope["query_string"]) if scope["query_string"] else {}
+        op = _operation(method, query, path)
+        if op is Operation.PATCH:
+            content_type = headers.get("content-type", "")
+            if content_type.split(";")[0].strip() != "application/merge-patch+json":
+                raise HttpError(
+                    415,
+                    [
+                        "PATCH requires Content-Type of application/merge-patch+json, "
+                        f"provided {content_type}"
+                    ],
+                )
+        data = _parse_body(body, headers.get("content-type", ""))
+        if method in ("GET", "DELETE", "LIST", "HEAD") and query:
+            query.pop("list", None)
+            query.pop("help", None)
+            data = {**query, **data}
+        namespace = headers.get("x-vault-namespace")
+        if namespace is not None:
+            extra_headers.append((b"x-vault-namespace", namespace.encode()))
+            if namespace not in _ROOT_NAMESPACES:
+                raise HttpError(404, ["namespace not found"])
+        if path == "":
+            raise HttpError(404, ['no handler for route "". route entry not found.'])
+        req = Request(
+            operation=op,
+            path=path,
+            data=data,
+            client_token=_token(headers),
+            headers=headers,
+            remote_addr=(scope.get("client") or ("", 0))[0],
+            wrap_ttl=_wrap_ttl(headers),
+        )
+        resp = await self.core.handle(req)
+        for name, value in resp.headers.items():
+            extra_headers.append((name.encode(), value.encode()))
+        return render(resp)
+
+
+def _token(headers: dict[str, str]) -> str:
+    token = headers.get("x-vault-token", "")
+    if token:
+        return token
+    auth = headers.get("authorization", "")
+    if auth.startswith("Bearer "):
+        return auth[len("Bearer ") :].strip()
+    return ""
+
+
+def _wrap_ttl(headers: dict[str, str]) -> int:
+    value = headers.get("x-vault-wrap-ttl")
+    if not value:
+        return 0
+    try:
+        ttl = parse_duration(value)
+    except DurationError as err:
+        raise BadRequest(str(err)) from None
+    if ttl < 0:
+        raise BadRequest("requested wrap ttl cannot be negative")
+    return ttl

@@ -1,0 +1,152 @@
+"""The embedded default backend: one SQLite database in WAL mode.
+
+Durability: `synchronous=FULL` in WAL mode fsyncs the log on every commit, so a
+write acknowledged to a client survives `kill -9` and power loss.
+
+Threading: sqlite calls block on disk, and the event loop must never block. All
+of them run on one dedicated worker thread that alone owns the connection, so
+calls are serialised (SQLite allows one writer anyway) and no locking is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from strongroom.storage.base import Op, folder_skip_scan
+
+DB_FILE = "strongroom.db"
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+_GET = "SELECT value FROM kv WHERE key = ?"
+_PUT = (
+    "INSERT INTO kv (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+_DELETE = "DELETE FROM kv WHERE key = ?"
+_FIRST_AT_OR_AFTER = "SELECT key FROM kv WHERE key >= ? ORDER BY key LIMIT 1"
+
+T = TypeVar("T")
+
+
+class FileStorage:
+    """Keys and values in `<path>/strongroom.db`; see the module docstring."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.db_path = os.path.join(path, DB_FILE)
+        # Create the directory now so a bad path fails at startup, not on the first
+        # request. 0700: the files hold (encrypted) secrets and nobody else needs them.
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-sqlite")
+        self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
+        self._closed = False
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._run(_get, key)
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._run(_put, key, bytes(value))
+
+    async def delete(self, key: str) -> None:
+        await self._run(_delete, key)
+
+    async def list(self, prefix: str) -> list[str]:
+        # The whole scan runs in one trip to the worker thread; each step is an
+        # indexed lookup, so cost grows with the number of children only.
+        return await self._run(_list, prefix)
+
+    async def batch(self, ops: list[Op]) -> None:
+        staged = [(op.key, None if op.value is None else bytes(op.value)) for op in ops]
+        await self._run(_batch, staged)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._close_conn)
+        finally:
+            # The queue is empty now, so the worker exits on its own; don't block
+            # the loop joining it.
+            self._executor.shutdown(wait=False)
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(conn, *args)` on the worker thread."""
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, fn, args)
+
+    def _call(self, fn: Callable[..., T], args: tuple[object, ...]) -> T:
+        if self._conn is None:
+            self._conn = _open(self.db_path)
+        return fn(self._conn, *args)
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _open(db_path: str) -> sqlite3.Connection:
+    """Open (creating if needed) the database with the durability settings."""
+    # Create the file ourselves so it is 0600 from the first byte; SQLite gives
+    # the -wal and -shm files the same permissions as the database.
+    os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+    # isolation_level=None: autocommit, so each put is its own durable transaction
+    # and batch() controls BEGIN/COMMIT explicitly.
+    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=True)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(_SCHEMA)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _get(conn: sqlite3.Connection, key: str) -> bytes | None:
+    row = conn.execute(_GET, (key,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def _put(conn: sqlite3.Connection, key: str, value: bytes) -> None:
+    conn.execute(_PUT, (key, value))
+
+
+def _delete(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute(_DELETE, (key,))
+
+
+def _list(conn: sqlite3.Connection, prefix: str) -> list[str]:
+    def first_at_or_after(key: str) -> str | None:
+        row = conn.execute(_FIRST_AT_OR_AFTER, (key,)).fetchone()
+        return None if row is None else row[0]
+
+    return folder_skip_scan(prefix, first_at_or_after)
+
+
+def _batch(conn: sqlite3.Connection, ops: list[tuple[str, bytes | None]]) -> None:
+    # IMMEDIATE takes the write lock up front, so the batch can't fail half-way
+    # on a lock upgrade; one COMMIT means one fsync for the whole batch.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key, value in ops:
+            if value is None:
+                conn.execute(_DELETE, (key,))
+            else:
+                conn.execute(_PUT, (key, value))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # a failed COMMIT can leave it open too
+            conn.execute("ROLLBACK")
+        raise

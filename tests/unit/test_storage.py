@@ -1,0 +1,277 @@
+"""Physical storage backends: the shared contract, then what only the file backend promises."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from strongroom.storage import Op, Storage, make_storage
+from strongroom.storage.base import child_names
+from strongroom.storage.file import DB_FILE, FileStorage
+from strongroom.storage.inmem import InmemStorage
+
+
+@pytest.fixture(params=["inmem", "file"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    store = make_storage(request.param, {"path": str(tmp_path / "data")})
+    yield store
+    await store.close()
+
+
+# --- the contract every backend meets ---------------------------------------
+
+
+async def test_get_put_overwrite_delete(storage: Storage) -> None:
+    assert await storage.get("a/b") is None
+    await storage.put("a/b", b"one")
+    assert await storage.get("a/b") == b"one"
+    await storage.put("a/b", b"two")
+    assert await storage.get("a/b") == b"two"
+    await storage.delete("a/b")
+    assert await storage.get("a/b") is None
+    await storage.delete("a/b")  # deleting a missing key is fine
+
+
+async def test_binary_values_round_trip(storage: Storage) -> None:
+    value = bytes(range(256)) * 4
+    await storage.put("bin", value)
+    assert await storage.get("bin") == value
+    await storage.put("empty", b"")
+    assert await storage.get("empty") == b""
+
+
+async def test_list_immediate_children_vault_style(storage: Storage) -> None:
+    for key in ["a/b", "a/c/d", "a/c/e/f", "a/c", "a/b.txt", "b", "a-z", "ab/x"]:
+        await storage.put(key, b"v")
+    assert await storage.list("a/") == ["b", "b.txt", "c", "c/"]
+    assert await storage.list("a/c/") == ["d", "e/"]
+    assert await storage.list("") == ["a-z", "a/", "ab/", "b"]
+    assert await storage.list("nothing/") == []
+
+
+async def test_list_skips_key_equal_to_prefix(storage: Storage) -> None:
+    await storage.put("dir/", b"v")
+    await storage.put("dir/x", b"v")
+    assert await storage.list("dir/") == ["x"]
+    assert await storage.list("") == ["dir/"]
+
+
+async def test_list_after_delete_drops_empty_folder(storage: Storage) -> None:
+    await storage.put("p/q/r", b"v")
+    assert await storage.list("p/") == ["q/"]
+    await storage.delete("p/q/r")
+    assert await storage.list("p/") == []
+
+
+async def test_list_matches_reference_on_random_keys(storage: Storage) -> None:
+    rng = random.Random(7)
+    alphabet = ["a", "b", "ab", "a.b", "0", "z", "é", "-"]
+    keys = sorted({"/".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(300)})
+    await storage.batch([Op(k, b"v") for k in keys])
+    for prefix in ["", "a/", "ab/", "a/b/", "a.b/", "é/", "z/z/"]:
+        assert await storage.list(prefix) == child_names(prefix, keys), prefix
+
+
+async def test_batch_applies_puts_and_deletes(storage: Storage) -> None:
+    await storage.put("gone", b"x")
+    await storage.batch([Op("k1", b"1"), Op("k2", b"2"), Op("gone", None), Op("k1", b"1b")])
+    assert await storage.get("k1") == b"1b"
+    assert await storage.get("k2") == b"2"
+    assert await storage.get("gone") is None
+
+
+async def test_batch_with_bad_value_changes_nothing(storage: Storage) -> None:
+    with pytest.raises(TypeError):
+        await storage.batch([Op("first", b"1"), Op("second", "not bytes")])  # type: ignore[arg-type]
+    assert await storage.get("first") is None
+
+
+# --- make_storage ---------------------------------------------------------------
+
+
+def test_make_storage_kinds(tmp_path: Path) -> None:
+    assert isinstance(make_storage("inmem", {}), InmemStorage)
+    assert isinstance(make_storage("file", {"path": str(tmp_path)}), FileStorage)
+
+
+def test_make_storage_unknown_kind() -> None:
+    with pytest.raises(ValueError, match=r'^unknown storage type "x"$'):
+        make_storage("x", {})
+
+
+def test_make_storage_file_needs_path() -> None:
+    with pytest.raises(ValueError, match="path"):
+        make_storage("file", {})
+
+
+# --- listing is a skip-scan, not a walk over every descendant ---------------------
+
+
+class _CountingList(list[str]):
+    """A list that counts element reads (bisect's included)."""
+
+    reads = 0
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().__getitem__(index)
+
+
+async def test_inmem_list_skips_folder_subtrees() -> None:
+    store = InmemStorage()
+    await store.batch([Op(f"big/sub/{i:06d}", b"") for i in range(20_000)])
+    await store.batch([Op("big/a", b""), Op("big/z", b""), Op("big/sub2/x", b"")])
+    counting = _CountingList(store._keys)
+    store._keys = counting
+    assert await store.list("big/") == ["a", "sub/", "sub2/", "z"]
+    # A walk over the subtree would read ~20,000 keys; bisect needs ~15 per child.
+    assert counting.reads < 200
+
+
+async def test_file_list_skips_folder_subtrees(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path))
+    try:
+        await store.batch([Op(f"big/sub/{i:06d}", b"") for i in range(20_000)])
+        await store.batch([Op("big/a", b""), Op("big/z", b""), Op("big/sub2/x", b"")])
+        steps: list[int] = []
+
+        def count_steps() -> int:
+            steps.append(1)
+            return 0  # 0 = keep going
+
+        # The progress handler fires every 10 SQLite VM instructions: a query that
+        # stepped through the 20,000 descendants would fire it thousands of times.
+        await store._run(lambda conn: conn.set_progress_handler(count_steps, 10))
+        assert await store.list("big/") == ["a", "sub/", "sub2/", "z"]
+        await store._run(lambda conn: conn.set_progress_handler(None, 10))
+        assert len(steps) < 100
+    finally:
+        await store.close()
+
+
+# --- the file backend --------------------------------------------------------------
+
+
+async def test_file_persists_across_reopen(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path / "d"))
+    await store.put("k", b"v")
+    await store.batch([Op("b1", b"1"), Op("b2", b"2")])
+    await store.close()
+    reopened = FileStorage(str(tmp_path / "d"))
+    try:
+        assert await reopened.get("k") == b"v"
+        assert await reopened.list("") == ["b1", "b2", "k"]
+    finally:
+        await reopened.close()
+
+
+async def test_file_uses_wal_and_full_sync(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path))
+    try:
+        mode = await store._run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])
+        sync = await store._run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])
+        assert mode == "wal"
+        assert sync == 2  # FULL: fsync the WAL at every commit
+    finally:
+        await store.close()
+
+
+async def test_file_creates_private_directory_and_db(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "vault"
+    store = FileStorage(str(path))
+    try:
+        await store.put("k", b"v")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+        assert stat.S_IMODE((path / DB_FILE).stat().st_mode) == 0o600
+    finally:
+        await store.close()
+
+
+async def test_file_runs_sqlite_off_the_event_loop_thread(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path))
+    try:
+        name = await store._run(lambda conn: threading.current_thread().name)
+        assert name.startswith("strongroom-sqlite")
+        assert threading.current_thread().name != name
+    finally:
+        await store.close()
+
+
+async def test_file_batch_is_one_transaction(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path))
+    try:
+        await store.put("keep", b"old")
+        # The NULL key violates the primary key half-way: the earlier ops roll back.
+        with pytest.raises(Exception, match="NOT NULL"):
+            await store.batch([Op("keep", b"new"), Op("added", b"x"), Op(None, b"y")])  # type: ignore[arg-type]
+        assert await store.get("keep") == b"old"
+        assert await store.get("added") is None
+        await store.put("after", b"ok")  # no transaction left open
+        assert await store.get("after") == b"ok"
+    finally:
+        await store.close()
+
+
+async def test_file_close_is_idempotent_and_final(tmp_path: Path) -> None:
+    store = FileStorage(str(tmp_path))
+    await store.put("k", b"v")
+    await store.close()
+    await store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.get("k")
+
+
+_CRASHING_WRITER = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from strongroom.storage import Op
+    from strongroom.storage.file import FileStorage
+
+    async def main():
+        store = FileStorage(sys.argv[1])
+        await store.put("crash/put", b"acknowledged")
+        await store.batch([Op("crash/b1", b"1"), Op("crash/b2", b"2"), Op("before", None)])
+        print("ok", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no close, no atexit, no flush
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_file_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
+    path = str(tmp_path / "crash")
+    parent = FileStorage(path)
+    try:
+        await parent.put("before", b"from parent")
+        proc = subprocess.run(
+            [sys.executable, "-c", _CRASHING_WRITER, path],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.stdout == "ok\n", proc.stderr
+        assert proc.returncode == -signal.SIGKILL
+        # The parent's own connection sees the writes...
+        assert await parent.get("crash/put") == b"acknowledged"
+    finally:
+        await parent.close()
+    # ...and so does a fresh open that has to recover from the WAL.
+    reopened = FileStorage(path)
+    try:
+        assert await reopened.get("crash/put") == b"acknowledged"
+        assert await reopened.list("crash/") == ["b1", "b2", "put"]
+        assert await reopened.get("before") is None
+    finally:
+        await reopened.close()
+    assert os.path.exists(os.path.join(path, DB_FILE))
