@@ -412,7 +412,10 @@ class Core:
                 await self._decide_create(req, route.backend)
             self._authorize(req, route.backend)
             await self._count_use(req)
-        resp = await route.backend.handle(req) or Response()
+        try:
+            resp = await route.backend.handle(req) or Response()
+        finally:
+            await self._revoke_if_used_up(req)
         if resp.secret is not None:
             resp.secret.lease_id = f"{req.path}/{base62()}"
         return resp
@@ -459,6 +462,12 @@ class Core:
             assert self.tokens is not None
             if not await self.tokens.use(token):
                 raise PermissionDenied()
+
+    async def _revoke_if_used_up(self, req: Request) -> None:
+        # The request that spends a token's last use still runs; then the token goes.
+        token = req.token
+        if token is not None and token.num_uses == -1 and self.tokens is not None:
+            await self.tokens.revoke_tree(token)
 
     # --------------------------------------------------------------- helpers
     def mount_ttls(self, entry: MountEntry) -> tuple[int, int]:

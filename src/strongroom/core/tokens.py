@@ -35,6 +35,7 @@ from strongroom.jsonutil import dumps_compact, loads
 from strongroom.storage.base import Op, Storage
 
 if TYPE_CHECKING:
+    from strongroom.core.request import Request
     from strongroom.framework.backend import Backend
 
 log = logging.getLogger(__name__)
@@ -316,7 +317,7 @@ class TokenStore:
         self.policy_exists: Callable[[str], bool] | None = None
         # Root-or-sudo check for create/no_parent/id/period/revoke-orphan;
         # None = the caller must hold the root policy.
-        self.sudo_check: Callable[[Any], bool] | None = None
+        self.sudo_check: Callable[[Request], bool] | None = None
         # (default, max) TTL for tokens created at a path (auth mount tuning);
         # None = the system values.
         self.mount_ttls: Callable[[str], tuple[int, int]] | None = None
@@ -724,11 +725,11 @@ class TokenStore:
         await self.revoke_expired()
         for accessor in await self.list_accessors():
             raw = await self._storage.get(ACCESSOR_PREFIX + accessor)
-            if raw is None or await self._entry(raw.decode()) is None:
+            if raw is None or not await self._exists(raw.decode()):
                 await self._storage.delete(ACCESSOR_PREFIX + accessor)
         for folder in await self._storage.list(PARENT_PREFIX):
             parent_hash = folder.rstrip("/")
-            parent_alive = await self._entry(parent_hash) is not None
+            parent_alive = await self._exists(parent_hash)
             for child_hash in await self._children(parent_hash):
                 child = await self._entry(child_hash)
                 if child is not None and not parent_alive and child.parent_hash == parent_hash:
@@ -736,6 +737,12 @@ class TokenStore:
                     await self._save(child)
                 if child is None or not parent_alive:
                     await self._storage.delete(f"{PARENT_PREFIX}{parent_hash}/{child_hash}")
+
+    async def _exists(self, token_hash: str) -> bool:
+        # A scan over every token should not pull them all into the cache.
+        if token_hash in self._cache:
+            return True
+        return await self._storage.get(ID_PREFIX + token_hash) is not None
 
     def start_tidy(self) -> bool:
         """Run tidy in the background; False when one is already running."""

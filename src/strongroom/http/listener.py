@@ -39,8 +39,10 @@ def uvicorn_config(app: App, listener: ListenerConfig) -> uvicorn.Config:
             kwargs["ssl_cert_reqs"] = ssl.CERT_REQUIRED
         elif listener.tls_client_ca_file:
             kwargs["ssl_cert_reqs"] = ssl.CERT_OPTIONAL
+    # h11, not httptools: httptools refuses Vault's non-standard LIST method.
     return uvicorn.Config(
         app,
+        http="h11",
         host=host,
         port=port,
         log_level="warning",
