@@ -23,6 +23,7 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

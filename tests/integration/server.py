@@ -73,8 +73,13 @@ def dev_server(tmp: Path, token: str = "root") -> ServerProcess:
     port = free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     return ServerProcess(
-        args=[STRONGROOM, "server", "-dev", f"-dev-root-token-id={token}",
-              f"-dev-listen-address=127.0.0.1:{port}"],
+        args=[
+            STRONGROOM,
+            "server",
+            "-dev",
+            f"-dev-root-token-id={token}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ],
         addr=f"http://127.0.0.1:{port}",
         home=tmp,
         log_path=tmp / "server.log",

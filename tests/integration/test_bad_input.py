@@ -32,8 +32,9 @@ def test_field_of_wrong_type_names_the_field(shared_dev: ServerProcess) -> None:
     r = httpx.put(_url(shared_dev, "secret/data/typed"), headers=ROOT, json={"data": "str"})
     assert r.status_code == 400
     assert '"data"' in r.json()["errors"][0]
-    r = httpx.post(_url(shared_dev, "sys/mounts/typed"), headers=ROOT,
-                   json={"type": "kv", "local": "notabool"})
+    r = httpx.post(
+        _url(shared_dev, "sys/mounts/typed"), headers=ROOT, json={"type": "kv", "local": "notabool"}
+    )
     assert r.status_code == 400
     assert '"local"' in r.json()["errors"][0]
     mounts = httpx.get(_url(shared_dev, "sys/mounts"), headers=ROOT).json()["data"]
@@ -44,8 +45,11 @@ def test_bad_ttl_string(shared_dev: ServerProcess) -> None:
     r = httpx.post(_url(shared_dev, "auth/token/create"), headers=ROOT, json={"ttl": "12x"})
     assert r.status_code == 400
     assert r.json()["errors"] == ['time: unknown unit "x" in duration "12x"']
-    r = httpx.post(_url(shared_dev, "sys/mounts/ttlbad"), headers=ROOT,
-                   json={"type": "kv", "config": {"default_lease_ttl": "12x"}})
+    r = httpx.post(
+        _url(shared_dev, "sys/mounts/ttlbad"),
+        headers=ROOT,
+        json={"type": "kv", "config": {"default_lease_ttl": "12x"}},
+    )
     assert r.status_code == 400
     assert "12x" in r.json()["errors"][0]
     mounts = httpx.get(_url(shared_dev, "sys/mounts"), headers=ROOT).json()["data"]
@@ -58,26 +62,33 @@ def test_path_outside_every_mount(shared_dev: ServerProcess) -> None:
     assert r.json() == {"errors": ['no handler for route "nonexist/foo". route entry not found.']}
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Vault-Token": "s.wrongwrongwrongwrongwron"},
-                                     {"Authorization": "Bearer nope"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Vault-Token": "s.wrongwrongwrongwrongwron"}, {"Authorization": "Bearer nope"}],
+)
 def test_missing_or_wrong_token(shared_dev: ServerProcess, headers: dict[str, str]) -> None:
-    r = httpx.put(_url(shared_dev, "secret/data/denied"), headers=headers,
-                  json={"data": {"a": "1"}})
+    r = httpx.put(
+        _url(shared_dev, "secret/data/denied"), headers=headers, json={"data": {"a": "1"}}
+    )
     assert r.status_code == 403
     assert r.json() == {"errors": ["permission denied"]}
     assert httpx.get(_url(shared_dev, "secret/data/denied"), headers=ROOT).status_code == 404
 
 
 def test_bearer_token_is_accepted(shared_dev: ServerProcess) -> None:
-    r = httpx.get(_url(shared_dev, "auth/token/lookup-self"),
-                  headers={"Authorization": "Bearer root"})
+    r = httpx.get(
+        _url(shared_dev, "auth/token/lookup-self"), headers={"Authorization": "Bearer root"}
+    )
     assert r.status_code == 200
     assert r.json()["data"]["policies"] == ["root"]
 
 
 def test_body_too_large(tmp_path, shared_dev: ServerProcess) -> None:
-    r = httpx.put(_url(shared_dev, "secret/data/big"), headers=ROOT,
-                  content=b'{"data":{"a":"' + b"x" * (33 * 1024 * 1024) + b'"}}')
+    r = httpx.put(
+        _url(shared_dev, "secret/data/big"),
+        headers=ROOT,
+        content=b'{"data":{"a":"' + b"x" * (33 * 1024 * 1024) + b'"}}',
+    )
     assert r.status_code == 413
     assert r.json() == {"errors": ["http: request body too large"]}
 
@@ -96,8 +107,12 @@ def test_sealed_server_refuses_and_keeps_data(dev: ServerProcess) -> None:
     r = httpx.put(_url(dev, "secret/data/keep"), headers=ROOT, json={"data": {"a": "1"}})
     assert r.status_code == 200
     assert httpx.put(_url(dev, "sys/seal"), headers=ROOT).status_code == 204
-    for method, path in [("GET", "secret/data/keep"), ("PUT", "secret/data/keep"),
-                         ("GET", "sys/mounts"), ("GET", "auth/token/lookup-self")]:
+    for method, path in [
+        ("GET", "secret/data/keep"),
+        ("PUT", "secret/data/keep"),
+        ("GET", "sys/mounts"),
+        ("GET", "auth/token/lookup-self"),
+    ]:
         r = httpx.request(method, _url(dev, path), headers=ROOT, json={"data": {"a": "2"}})
         assert r.status_code == 503, (method, path)
         assert r.json() == {"errors": ["Vault is sealed"]}

@@ -12,8 +12,9 @@ SECRET = "plaintext-marker-7f3b9c"
 
 
 def _init_and_unseal(server: ServerProcess) -> tuple[list[str], str]:
-    init = httpx.put(f"{server.addr}/v1/sys/init",
-                     json={"secret_shares": 3, "secret_threshold": 2}).json()
+    init = httpx.put(
+        f"{server.addr}/v1/sys/init", json={"secret_shares": 3, "secret_threshold": 2}
+    ).json()
     _unseal(server, init["keys"])
     return init["keys"], init["root_token"]
 
@@ -34,11 +35,15 @@ def test_secret_survives_restart_and_is_encrypted_at_rest(tmp_path: Path) -> Non
     try:
         keys, root = _init_and_unseal(server)
         hdr = {"X-Vault-Token": root}
-        r = httpx.post(f"{server.addr}/v1/sys/mounts/kv", headers=hdr,
-                       json={"type": "kv", "options": {"version": "2"}})
+        r = httpx.post(
+            f"{server.addr}/v1/sys/mounts/kv",
+            headers=hdr,
+            json={"type": "kv", "options": {"version": "2"}},
+        )
         assert r.status_code == 204, r.text
-        r = httpx.post(f"{server.addr}/v1/kv/data/app", headers=hdr,
-                       json={"data": {"password": SECRET}})
+        r = httpx.post(
+            f"{server.addr}/v1/kv/data/app", headers=hdr, json={"data": {"password": SECRET}}
+        )
         assert r.status_code == 200, r.text
     finally:
         assert server.stop() == 0

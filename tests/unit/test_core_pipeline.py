@@ -67,8 +67,9 @@ async def test_kv_read_costs_one_storage_read() -> None:
 async def test_non_root_token_lookup_is_served_from_memory() -> None:
     storage = CountingStorage()
     core, root = await unsealed_core(storage)
-    created = await core.handle(req(Operation.UPDATE, "auth/token/create", root,
-                                    {"policies": ["dev"]}))
+    created = await core.handle(
+        req(Operation.UPDATE, "auth/token/create", root, {"policies": ["dev"]})
+    )
     token = created.auth["client_token"]
     await core.handle(req(Operation.READ, "auth/token/lookup-self", token))
     storage.gets = 0
@@ -97,8 +98,9 @@ async def test_mounts_are_restored_after_seal_and_unseal() -> None:
 
 async def test_non_root_token_gets_only_the_default_policy() -> None:
     core, root = await unsealed_core(InmemStorage())
-    created = await core.handle(req(Operation.UPDATE, "auth/token/create", root,
-                                    {"policies": ["dev"]}))
+    created = await core.handle(
+        req(Operation.UPDATE, "auth/token/create", root, {"policies": ["dev"]})
+    )
     token = created.auth["client_token"]
     with pytest.raises(AclDenied):
         await core.handle(req(Operation.READ, "secret/data/app", token))

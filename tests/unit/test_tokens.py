@@ -170,8 +170,8 @@ async def test_create_auth_block_shape(env: Env) -> None:
         "mfa_requirement",
         "num_uses",
     ]
-    assert auth["client_token"].startswith("s.") and len(auth["client_token"]) == 26
-    assert auth["client_token"][2:].isalnum()
+    assert auth["client_token"].startswith("hvs.") and len(auth["client_token"]) == 37
+    assert auth["client_token"][4:].isalnum()
     assert len(auth["accessor"]) == 24 and auth["accessor"].isalnum()
     # Root creates with sudo: sorted, de-duplicated, lowercased, plus default.
     assert auth["policies"] == ["default", "dev", "ops"]

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from strongroom import __version__, jsonutil
-from strongroom.barrier import Barrier, InvalidKeyError, SealConfig, ShamirSeal
+from strongroom.barrier import Barrier, InvalidKeyError, SealConfig, SealConfigError, ShamirSeal
 from strongroom.core import acl
 from strongroom.core.context import (
     SYSTEM_DEFAULT_TTL,
@@ -129,7 +129,10 @@ class Core:
         async with self._lock:
             if await self.barrier.initialized():
                 raise BadRequest("Vault is already initialized")
-            key_shares, root_key = await self.shamir.initialize(shares, threshold)
+            try:
+                key_shares, root_key = await self.shamir.initialize(shares, threshold)
+            except SealConfigError as err:
+                raise BadRequest(str(err)) from None
             await self.barrier.initialize(root_key)
             await self.barrier.unseal(root_key)
             try:

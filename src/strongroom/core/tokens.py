@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVICE_PREFIX = "s."
+# Vault-style service tokens: "hvs." and 33 base62 characters, which carry
+# more than 24 random bytes (62**33 > 2**192); accessors stay 24 characters.
+SERVICE_PREFIX = "hvs."
+TOKEN_BODY_LENGTH = 33
 TOKEN_LENGTH = 24
 # num_uses of a token whose last use is in progress or whose revocation has
 # started: lookups treat it as gone (Vault's tokenRevocationPending).
@@ -296,7 +299,7 @@ def _now(system: SystemView) -> float:
 
 
 def _service_token() -> str:
-    return SERVICE_PREFIX + base62(TOKEN_LENGTH)
+    return SERVICE_PREFIX + base62(TOKEN_BODY_LENGTH)
 
 
 class TokenStore:
@@ -528,7 +531,7 @@ class TokenStore:
     async def _check_custom_id(self, token_id: str) -> None:
         if token_id.startswith("hvs."):
             raise BadRequest("custom token ID cannot have the 'hvs.' prefix")
-        if token_id.startswith(SERVICE_PREFIX):
+        if token_id.startswith("s."):
             raise BadRequest("custom token ID cannot have the 's.' prefix")
         if "." in token_id:
             raise BadRequest("custom token ID cannot have a '.' in the value")

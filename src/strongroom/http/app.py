@@ -158,6 +158,8 @@ class App:
         body = await self._read_body(receive)
         query = _query_data(scope["query_string"]) if scope["query_string"] else {}
         op = _operation(method, query, path)
+        if op is Operation.LIST and not path.endswith("/"):
+            path += "/"  # as Vault does: a list is always of a folder
         if op is Operation.PATCH:
             content_type = headers.get("content-type", "")
             if content_type.split(";")[0].strip() != "application/merge-patch+json":
