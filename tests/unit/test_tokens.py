@@ -14,6 +14,7 @@ from strongroom.core.request import Operation, Request, Response
 from strongroom.core.tokens import (
     REVOCATION_PENDING,
     TokenEntry,
+    TokenParams,
     TokenStore,
     TTLInputs,
     calculate_ttl,
@@ -390,7 +391,7 @@ async def test_num_uses_decrement_and_exhaustion(env: Env) -> None:
 
 
 async def test_use_refuses_pending(env: Env) -> None:
-    _, entry = await env.store.create(["dev"], path="auth/token/create", num_uses=1)
+    _, entry = await env.store.create(TokenParams(["dev"], path="auth/token/create", num_uses=1))
     assert await env.store.use(entry) is True
     assert entry.num_uses == -1
     assert await env.store.use(entry) is False
@@ -511,7 +512,9 @@ async def test_revoke_deep_tree(env: Env) -> None:
     parent = None
     tokens = []
     for _ in range(1500):  # deeper than Python's default recursion limit
-        token, parent = await env.store.create(["dev"], path="auth/token/create", parent=parent)
+        token, parent = await env.store.create(
+            TokenParams(["dev"], path="auth/token/create", parent=parent)
+        )
         tokens.append(token)
     first = await env.store.lookup(tokens[0])
     await env.store.revoke_tree(first)

@@ -18,6 +18,7 @@ from strongroom.core.timefmt import rfc3339
 from strongroom.core.tokens import (
     CUSTOM_ID_WARNING,
     TokenEntry,
+    TokenParams,
     TokenRole,
     TokenStore,
     dedupe_lower,
@@ -300,7 +301,7 @@ class TokenAPI:
         if role is not None:
             explicit_max, period = self._merge_role_ttls(role, explicit_max, period, warnings)
 
-        entry = self.store.new_entry(
+        params = TokenParams(
             policies,
             path=path,
             display_name=display_name,
@@ -314,8 +315,8 @@ class TokenAPI:
             renewable=renewable,
             entity_id="" if is_orphan else parent.entity_id,
             role=role.name if role is not None else "",
-            warnings=warnings,
         )
+        entry = self.store.new_entry(params, warnings)
         # Lookups show what the caller asked for; role values apply on renewal.
         entry.explicit_max_ttl, entry.period = user_explicit, user_period
         if token_id:

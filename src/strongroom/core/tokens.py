@@ -302,6 +302,30 @@ def _service_token() -> str:
     return SERVICE_PREFIX + base62(TOKEN_BODY_LENGTH)
 
 
+@dataclass
+class TokenParams:
+    """What a caller asks of a new token; `new_entry` applies the TTL rules to it.
+
+    `ttl` is the requested/backend TTL (0 = mount default), `max_ttl` the
+    backend's max, `period`/`explicit_max_ttl` the effective values.
+    """
+
+    policies: Iterable[str]
+    path: str
+    display_name: str = "token"
+    meta: dict[str, str] | None = None
+    parent: TokenEntry | None = None
+    add_default_policy: bool = True
+    ttl: int = 0
+    max_ttl: int = 0
+    explicit_max_ttl: int = 0
+    period: int = 0
+    num_uses: int = 0
+    renewable: bool = True
+    entity_id: str = ""
+    role: str = ""
+
+
 class TokenStore:
     """Creates, finds, renews and revokes tokens. One per unsealed core."""
 
@@ -423,34 +447,20 @@ class TokenStore:
         return True
 
     # ------------------------------------------------------------ creation
-    def new_entry(
-        self,
-        policies: Iterable[str],
-        *,
-        path: str,
-        display_name: str = "token",
-        meta: dict[str, str] | None = None,
-        parent: TokenEntry | None = None,
-        add_default_policy: bool = True,
-        ttl: int = 0,
-        max_ttl: int = 0,
-        explicit_max_ttl: int = 0,
-        period: int = 0,
-        num_uses: int = 0,
-        renewable: bool = True,
-        entity_id: str = "",
-        role: str = "",
-        warnings: list[str] | None = None,
-    ) -> TokenEntry:
+    def new_entry(self, params: TokenParams, warnings: list[str] | None = None) -> TokenEntry:
         """Build (not store) an entry, applying the TTL rules of §3.4.
 
         `ttl` is the requested/backend TTL (0 = mount default), `max_ttl` the
         backend's max, `period`/`explicit_max_ttl` the effective values.
         Warnings (TTL capping) are appended to `warnings`.
         """
+        p = params
+        path, ttl, max_ttl, period = p.path, p.ttl, p.max_ttl, p.period
+        explicit_max_ttl, num_uses, renewable = p.explicit_max_ttl, p.num_uses, p.renewable
+        parent = p.parent
         if num_uses < 0:
             raise BadRequest("number of uses cannot be negative")
-        final = sanitize_policies(policies, add_default_policy)
+        final = sanitize_policies(p.policies, p.add_default_policy)
         if RESPONSE_WRAPPING_POLICY in final:
             raise BadRequest(f'cannot assign policy "{RESPONSE_WRAPPING_POLICY}"')
         now = self.now()
@@ -482,19 +492,19 @@ class TokenStore:
             accessor="",
             policies=final,
             path=path,
-            display_name=display_name,
-            meta=meta,
+            display_name=p.display_name,
+            meta=p.meta,
             num_uses=num_uses,
             creation_time=now,
             ttl=granted,
             explicit_max_ttl=explicit_max_ttl,
             period=period,
             renewable=renewable,
-            entity_id=entity_id,
+            entity_id=p.entity_id,
             parent_hash=parent.hash if parent is not None else "",
             expire_time=now + granted if granted > 0 else None,
             issue_time=now,
-            role=role,
+            role=p.role,
             # The token store's renew hands back the lease's last TTL; auth
             # methods hand back their configured TTL (§3.4 "B").
             renew_ttl=granted if path.startswith("auth/token/") else ttl,
@@ -540,42 +550,12 @@ class TokenStore:
 
     async def create(
         self,
-        policies: Iterable[str],
-        *,
-        path: str,
-        display_name: str = "token",
-        meta: dict[str, str] | None = None,
-        parent: TokenEntry | None = None,
-        add_default_policy: bool = True,
-        ttl: int = 0,
-        max_ttl: int = 0,
-        explicit_max_ttl: int = 0,
-        period: int = 0,
-        num_uses: int = 0,
-        renewable: bool = True,
-        entity_id: str = "",
-        role: str = "",
+        params: TokenParams,
         token_id: str | None = None,
         warnings: list[str] | None = None,
     ) -> tuple[str, TokenEntry]:
         """Create and store a service token (token endpoints, auth-method logins)."""
-        entry = self.new_entry(
-            policies,
-            path=path,
-            display_name=display_name,
-            meta=meta,
-            parent=parent,
-            add_default_policy=add_default_policy,
-            ttl=ttl,
-            max_ttl=max_ttl,
-            explicit_max_ttl=explicit_max_ttl,
-            period=period,
-            num_uses=num_uses,
-            renewable=renewable,
-            entity_id=entity_id,
-            role=role,
-            warnings=warnings,
-        )
+        entry = self.new_entry(params, warnings)
         token = await self.persist_new(entry, token_id)
         return token, entry
 
@@ -587,7 +567,9 @@ class TokenStore:
         display_name: str = "root",
     ) -> str:
         """A root token: policies ["root"], orphan, no TTL, not renewable."""
-        entry = self.new_entry(["root"], path=path, display_name=display_name, renewable=False)
+        entry = self.new_entry(
+            TokenParams(["root"], path=path, display_name=display_name, renewable=False)
+        )
         if path == "auth/token/root":
             # The token sys/init generates has no lease in Vault: lookups show
             # neither issue_time nor renewable for it.
