@@ -132,3 +132,29 @@ def test_unknown_namespace(shared_dev: ServerProcess) -> None:
     r = httpx.get(_url(shared_dev, "sys/mounts"), headers={**ROOT, "X-Vault-Namespace": "ns1"})
     assert r.status_code == 404
     assert r.json() == {"errors": ["namespace not found"]}
+
+
+def test_envelope_shape(shared_dev: ServerProcess) -> None:
+    r = httpx.get(_url(shared_dev, "sys/mounts/secret"), headers=ROOT)
+    body = r.json()
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["cache-control"] == "no-store"
+    envelope = [
+        "request_id",
+        "lease_id",
+        "renewable",
+        "lease_duration",
+        "data",
+        "wrap_info",
+        "warnings",
+        "auth",
+        "mount_type",
+    ]
+    assert list(body)[-len(envelope) :] == envelope
+    assert body["mount_type"] == "system"
+    assert body["type"] == "kv"  # legacy top-level copy of data for sys/mounts/*
+    kv = httpx.post(_url(shared_dev, "secret/data/env"), headers=ROOT, json={"data": {"a": 1}})
+    assert kv.json()["mount_type"] == "kv"
+    empty = httpx.put(_url(shared_dev, "secret/config"), headers=ROOT, json={"max_versions": 3})
+    assert empty.status_code == 204
+    assert empty.content == b""

@@ -194,7 +194,7 @@ class App:
         resp = await self.core.handle(req)
         for name, value in resp.headers.items():
             extra_headers.append((name.encode(), value.encode()))
-        return render(resp)
+        return render(resp, req.mount.type if req.mount is not None else "")
 
 
 def _token(headers: dict[str, str]) -> str:

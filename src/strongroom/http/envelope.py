@@ -9,8 +9,8 @@ from strongroom.core.ids import request_id
 from strongroom.core.request import Response
 
 
-def render(resp: Response) -> tuple[int, bytes]:
-    """Status and body for a handler's Response."""
+def render(resp: Response, mount_type: str = "") -> tuple[int, bytes]:
+    """Status and body for a handler's Response; `mount_type` as Vault >= 1.13 adds it."""
     if resp.raw is not None:
         body = resp.raw if isinstance(resp.raw, bytes) else jsonutil.dumps(resp.raw)
         return resp.status or 200, body
@@ -37,6 +37,7 @@ def render(resp: Response) -> tuple[int, bytes]:
         wrap_info=None,
         warnings=resp.warnings or None,
         auth=resp.auth,
+        mount_type=mount_type,
     )
     return resp.status or 200, jsonutil.dumps(envelope)
 
