@@ -47,7 +47,7 @@ AUTH_KEY = "core/auth"
 CLUSTER_KEY = "core/cluster"
 
 # sys/ routes that answer whatever the seal state (the rest get 503 when sealed).
-SEALED_OK = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/health"})
+SEALED_OK = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/health", "sys/leader"})
 # Special handlers answer 405 with an empty errors list for any other operation.
 SPECIAL_OPS: dict[str, frozenset[Operation]] = {
     "sys/init": frozenset({Operation.READ, Operation.UPDATE}),
@@ -204,6 +204,8 @@ class Core:
             self.cluster_name, self.cluster_id = cluster["name"], cluster["id"]
         self.tokens = TokenStore(StorageView(self.barrier, "sys/token/"), self.system)
         await self.tokens.setup()
+        # Until the policy store lands, only the built-in policies exist.
+        self.tokens.policy_exists = lambda name: name in ("root", "default")
         self.tokens.on_revoke.append(self._destroy_cubbyhole)
         await self._load_mounts()
 
@@ -251,7 +253,13 @@ class Core:
                 local=True,
                 description="per-token private secret storage",
             ),
-            MountEntry.new("identity/", "identity", builtin=True, description="identity store"),
+            MountEntry.new(
+                "identity/",
+                "identity",
+                builtin=True,
+                config=MountConfig(extra={"passthrough_request_headers": ["Authorization"]}),
+                description="identity store",
+            ),
             MountEntry.new(
                 "sys/",
                 "system",

@@ -116,7 +116,10 @@ def mount_paths(core: Core) -> list[Path]:
         type_ = fd.get("type")
         if not type_:
             raise BadRequest("backend type must be specified as a string")
-        options = _options(fd.get("options") if fd.has("options") else {})
+        # A mount created without options has {}; the CLI's explicit null stays null.
+        options = _options(
+            fd.get("options") if fd.has("options") else ({} if "options" not in req.data else None)
+        )
         type_, options = _normalize_type(type_, options)
         if is_auth:
             if type_ == "token":
@@ -158,10 +161,7 @@ def mount_paths(core: Core) -> list[Path]:
     async def read_tune(req: Request, fd: FieldData, is_auth: bool) -> Response:
         entry = entry_for(fd.get("path"), is_auth)
         if entry is None:
-            raise BadRequest(
-                f'cannot fetch tune of path "{_normalize_path(fd.get("path"))}": '
-                "no mount entry found"
-            )
+            raise BadRequest(f'cannot fetch sysview for path "{_normalize_path(fd.get("path"))}"')
         default, maximum = core.mount_ttls(entry)
         data: dict[str, Any] = {
             "description": entry.description,
@@ -169,7 +169,7 @@ def mount_paths(core: Core) -> list[Path]:
             "max_lease_ttl": maximum,
             "force_no_cache": entry.config.force_no_cache,
         }
-        if entry.options is not None:
+        if entry.options:
             data["options"] = entry.options
         data.update(entry.config.extra)
         if is_auth:

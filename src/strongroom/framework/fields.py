@@ -226,7 +226,8 @@ class FieldData:
         from strongroom.core.errors import BadRequest
 
         for name, spec in self._schema.items():
-            if name not in self.raw:
+            # JSON null means "not given": hvac sends null for every unset argument.
+            if self.raw.get(name) is None:
                 if spec.required:
                     raise BadRequest(f"missing required field {name!r}".replace("'", '"'))
                 continue
@@ -245,13 +246,13 @@ class FieldData:
         spec = self._schema.get(name)
         if spec is None:
             raise KeyError(f"field {name!r} is not declared on this path")
-        if name in self.raw:  # declared but validate() not run (unit tests)
+        if self.raw.get(name) is not None:  # declared but validate() not run (unit tests)
             return coerce(spec.type, self.raw[name])
         return copy.copy(spec.default)
 
     def has(self, name: str) -> bool:
-        """Whether the request supplied the field (as opposed to the default)."""
-        return name in self.raw
+        """Whether the request supplied the field (a JSON null counts as not supplied)."""
+        return self.raw.get(name) is not None
 
     def unknown(self) -> list[str]:
         return sorted(k for k in self.raw if k not in self._schema)
