@@ -275,3 +275,23 @@ async def test_file_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     finally:
         await reopened.close()
     assert os.path.exists(os.path.join(path, DB_FILE))
+
+
+@pytest.mark.parametrize("kind", ["inmem", "file"])
+async def test_scan_pages_through_keys_in_order(kind: str, tmp_path) -> None:
+    from strongroom.storage import make_storage
+
+    storage = make_storage(kind, {"path": str(tmp_path / "db")})
+    keys = [f"exp/{i:04d}/lease{i}" for i in range(25)] + ["expx", "other/1", "exp"]
+    await storage.batch([Op(k, b"v") for k in keys])
+    seen: list[str] = []
+    after = ""
+    while True:
+        page = await storage.scan("exp/", after, limit=10)
+        if not page:
+            break
+        assert len(page) <= 10
+        seen += page
+        after = page[-1]
+    assert seen == [k.removeprefix("exp/") for k in sorted(keys) if k.startswith("exp/")]
+    await storage.close()

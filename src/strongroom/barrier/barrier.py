@@ -282,6 +282,10 @@ class Barrier:
         self._require_unsealed()
         return await self._physical.list(prefix)
 
+    async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
+        self._require_unsealed()
+        return await self._physical.scan(prefix, after, limit)
+
     async def batch(self, ops: list[Op]) -> None:
         keyring = self._require_unsealed()
         sealed_ops = []

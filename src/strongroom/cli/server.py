@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import base64
 import logging
 import os
@@ -91,7 +92,8 @@ def _setup_logging(level: str) -> None:
     root.setLevel({"trace": "DEBUG", "warn": "WARNING"}.get(level, level.upper() or "INFO"))
 
 
-def run(argv: list[str]) -> int:
+def run(argv: list[str], register: Callable[[Core], None] | None = None) -> int:
+    """Run the server; `register` may add engines (test suites add a counting one)."""
     if any(a in ("-h", "-help", "--help") for a in argv):
         print(HELP + _flags().usage())
         return 0
@@ -129,7 +131,7 @@ def run(argv: list[str]) -> int:
     for warning in config.warnings:
         logging.getLogger("strongroom").warning("config: %s", warning)
     try:
-        return asyncio.run(_main(config, opts))
+        return asyncio.run(_main(config, opts, register))
     except KeyboardInterrupt:
         return 0
 
@@ -176,7 +178,9 @@ async def _setup_dev(core: Core, root_token_id: str) -> tuple[str, str]:
     return base64.b64encode(keys[0]).decode(), token
 
 
-async def _main(config: ServerConfig, opts: dict) -> int:
+async def _main(
+    config: ServerConfig, opts: dict, register: Callable[[Core], None] | None = None
+) -> int:
     assert config.storage is not None
     storage = make_storage(config.storage.kind, config.storage.options)
     core = Core(
@@ -190,6 +194,8 @@ async def _main(config: ServerConfig, opts: dict) -> int:
         ),
     )
     register_builtin(core)
+    if register is not None:
+        register(core)
     app = App(core, max_request_size=config.listeners[0].max_request_size)
     dev_lines = ""
     if opts["dev"]:

@@ -48,6 +48,9 @@ class StorageView:
     async def batch(self, ops: list[Op]) -> None:
         await self._inner.batch([Op(self.prefix + op.key, op.value) for op in ops])
 
+    async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
+        return await self._inner.scan(self.prefix + prefix, after, limit)
+
     async def close(self) -> None:  # the view does not own the storage below it
         return None
 

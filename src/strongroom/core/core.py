@@ -33,11 +33,11 @@ from strongroom.core.errors import (
     Sealed,
     VaultError,
 )
-from strongroom.core.ids import base62
+from strongroom.core.leases import ExpirationManager, Lease
 from strongroom.core.mounts import MountConfig, MountEntry
-from strongroom.core.request import WRITE_OPS, Operation, Request, Response
+from strongroom.core.request import WRITE_OPS, Operation, Request, Response, Secret
 from strongroom.core.tokens import TokenEntry, TokenStore
-from strongroom.framework.backend import Backend
+from strongroom.framework.backend import Backend, LeaseRequest, SecretType
 from strongroom.storage import Storage
 
 log = logging.getLogger("strongroom.core")
@@ -97,6 +97,10 @@ class Core:
         self.version = __version__
         self.routes: dict[str, Route] = {}  # api mount path ("secret/", "auth/token/") -> route
         self.tokens: TokenStore | None = None
+        self._leases: ExpirationManager | None = None
+        # Tests drive expiry by hand (`leases.process_due()`) with a fake clock.
+        self.run_scheduler = True
+        self._background: set[asyncio.Task[Any]] = set()
         self.cluster_name = ""
         self.cluster_id = ""
         self._unseal_shares: list[bytes] = []
@@ -207,9 +211,23 @@ class Core:
         # Until the policy store lands, only the built-in policies exist.
         self.tokens.policy_exists = lambda name: name in ("root", "default")
         self.tokens.on_revoke.append(self._destroy_cubbyhole)
+        self._leases = ExpirationManager(
+            StorageView(self.barrier, "sys/expire/"),
+            clock=lambda: self.system.clock().timestamp(),
+            revoke_secret=self._revoke_secret_lease,
+            revoke_token=self._revoke_token_lease,
+        )
+        self.tokens.on_create.append(self._leases.register_token)
+        self.tokens.on_renew.append(self._leases.token_renewed)
+        self.tokens.on_revoke.append(self._leases.revoke_token_leases)
         await self._load_mounts()
+        if self.run_scheduler:
+            self._leases.start()
 
     async def _pre_seal(self) -> None:
+        if self._leases is not None:
+            await self._leases.stop()
+            self._leases = None
         for route in list(self.routes.values()):
             await route.backend.cleanup()
         self.routes.clear()
@@ -338,9 +356,12 @@ class Core:
 
     async def disable_mount(self, api_path: str) -> bool:
         async with self._lock:
-            route = self.routes.pop(api_path, None)
+            route = self.routes.get(api_path)
             if route is None:
                 return False
+            # Credentials issued by the mount go with it; a failure keeps the mount.
+            await self.leases.revoke_prefix(api_path)
+            del self.routes[api_path]
             await self._persist_tables()
             await route.backend.cleanup()
             await clear_prefix(route.storage)
@@ -427,8 +448,8 @@ class Core:
             resp = await route.backend.handle(req) or Response()
         finally:
             await self._revoke_if_used_up(req)
-        if resp.secret is not None:
-            resp.secret.lease_id = f"{req.path}/{base62()}"
+        if resp.secret is not None and not resp.secret.lease_id:
+            await self._register_lease(req, route, resp.secret, resp.warnings)
         return resp
 
     async def _authenticate(self, req: Request) -> TokenEntry:
@@ -473,6 +494,87 @@ class Core:
             assert self.tokens is not None
             if not await self.tokens.use(token):
                 raise PermissionDenied()
+
+    # ---------------------------------------------------------------- leases
+    @property
+    def leases(self) -> ExpirationManager:
+        if self._leases is None:
+            raise Sealed()
+        return self._leases
+
+    async def _register_lease(
+        self, req: Request, route: Route, secret: Secret, warnings: list[str]
+    ) -> None:
+        """Store the lease before the credential is returned; if that fails, destroy it."""
+        default, maximum = self.mount_ttls(route.entry)
+        try:
+            lease, ttl_warnings = await self.leases.register(req, secret, default, maximum)
+        except Exception:
+            log.exception("expiration: could not store a lease for %s; revoking", req.path)
+            orphan = Lease(
+                lease_id=f"{req.path}/unregistered",
+                path=req.path,
+                issue_time=0,
+                expire_time=0,
+                ttl=0,
+                renewable=False,
+                secret_type=str(secret.internal.get("secret_type", "")),
+                internal=secret.internal,
+            )
+            await self._revoke_secret_lease(orphan)
+            raise
+        secret.lease_id, secret.ttl = lease.lease_id, lease.ttl
+        warnings.extend(ttl_warnings)
+
+    def _secret_type(self, route: Route, name: str) -> SecretType:
+        types = route.backend.secret_types
+        found = types.get(name) or (next(iter(types.values())) if len(types) == 1 else None)
+        if found is None:
+            raise RuntimeError(f"mount {route.entry.api_path} has no secret type {name!r}")
+        return found
+
+    def _lease_request(self, route: Route, lease: Lease, increment: int = 0) -> LeaseRequest:
+        return LeaseRequest(
+            lease.lease_id, lease.internal, route.storage, route.entry, lease.issue_time, increment
+        )
+
+    async def _revoke_secret_lease(self, lease: Lease) -> None:
+        routed = self.route_for(lease.path)
+        if routed is None:
+            log.warning("expiration: no mount serves %s any more; nothing to revoke", lease.path)
+            return
+        route = routed[0]
+        await self._secret_type(route, lease.secret_type).revoke(self._lease_request(route, lease))
+
+    async def _revoke_token_lease(self, lease: Lease) -> None:
+        assert self.tokens is not None
+        entry = await self.tokens.entry_by_hash(lease.token_hash)
+        if entry is not None:
+            await self.tokens.revoke_tree(entry)
+
+    async def renew_lease(self, lease_id: str, increment: int) -> tuple[Lease, list[str]]:
+        lease = await self.leases.get(lease_id)
+        if lease is None:
+            raise BadRequest("lease not found")
+        if lease.is_token:
+            raise BadRequest("tokens cannot be renewed through this endpoint")
+        if not lease.renewable:
+            raise BadRequest("lease is not renewable")
+        routed = self.route_for(lease.path)
+        if routed is None:
+            raise BadRequest("lease not found")
+        route = routed[0]
+        secret_type = self._secret_type(route, lease.secret_type)
+        granted = 0
+        if secret_type.renew is not None:
+            granted = await secret_type.renew(self._lease_request(route, lease, increment))
+        default, _ = self.mount_ttls(route.entry)
+        return await self.leases.renew(lease, granted, increment, default)
+
+    def start_lease_tidy(self) -> None:
+        task = asyncio.create_task(self.leases.tidy())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _revoke_if_used_up(self, req: Request) -> None:
         # The request that spends a token's last use still runs; then the token goes.

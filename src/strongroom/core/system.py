@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from strongroom.core.request import Operation, Request, Response
+from strongroom.core.sys_leases import lease_paths
 from strongroom.core.sys_mounts import mount_paths
 from strongroom.core.sys_seal import seal_paths
 from strongroom.framework.backend import Backend
@@ -24,7 +25,19 @@ UNAUTHENTICATED = [
     "internal/ui/mounts/*",
     "internal/specs/openapi",
 ]
-SUDO = ["auth/*", "remount", "rotate", "rotate/keyring", "seal", "step-down"]
+SUDO = [
+    "auth/*",
+    "remount",
+    "rotate",
+    "rotate/keyring",
+    "seal",
+    "step-down",
+    "leases/revoke-prefix/*",
+    "leases/revoke-force/*",
+    "leases/lookup/*",
+    "revoke-prefix/*",
+    "revoke-force/*",
+]
 
 
 def key_paths(core: Core) -> list[Path]:
@@ -74,6 +87,7 @@ def system_backend(core: Core) -> Backend:
         *seal_paths(core),
         *mount_paths(core),
         *key_paths(core),
+        *lease_paths(core),
         Path(
             "internal/specs/openapi",
             operations={Operation.READ: openapi},

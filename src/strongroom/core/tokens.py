@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from strongroom.core.context import SystemView
 from strongroom.core.errors import BadRequest, VaultError
 from strongroom.core.ids import base62
-from strongroom.durations import human_duration
+from strongroom.core.ttl import TTLInputs, calculate_ttl
 from strongroom.jsonutil import dumps_compact, loads
 from strongroom.storage.base import Op, Storage
 
@@ -231,65 +231,6 @@ def matches_any_glob(patterns: Iterable[str], value: str) -> bool:
 # TTLs (spec §3.4; also what the lease manager uses)
 
 
-@dataclass
-class TTLInputs:
-    """Everything §3.4 needs, in whole seconds."""
-
-    increment: int = 0
-    backend_ttl: int = 0
-    period: int = 0
-    backend_max_ttl: int = 0
-    explicit_max_ttl: int = 0
-    default_ttl: int = 0  # mount/system default
-    max_ttl: int = 0  # mount/system max
-    start: float | None = None  # creation/issue time; None = now
-
-
-def calculate_ttl(inputs: TTLInputs, now: float) -> tuple[int, list[str]]:
-    """The granted TTL and its warnings; raises when the hard limit has passed."""
-    now_s = math.floor(now)
-    start_s = now_s if not inputs.start else math.floor(inputs.start)
-    limit = inputs.max_ttl
-    if 0 < inputs.backend_max_ttl < limit:
-        limit = inputs.backend_max_ttl
-    if 0 < inputs.explicit_max_ttl < limit:
-        limit = inputs.explicit_max_ttl
-    if limit <= 0:
-        raise VaultError("max TTL must be greater than zero")
-    warnings: list[str] = []
-    hard_limit: int | None
-    if inputs.period > 0:
-        period = inputs.period
-        if period > limit:
-            warnings.append(
-                f'period of "{human_duration(period)}" exceeded the effective max_ttl of '
-                f'"{human_duration(limit)}"; period value is capped accordingly'
-            )
-            period = limit
-        ttl = period
-        # A periodic token lives as long as it is renewed, unless explicitly capped.
-        hard_limit = start_s + inputs.explicit_max_ttl if inputs.explicit_max_ttl > 0 else None
-    else:
-        if inputs.increment > 0:
-            ttl = inputs.increment
-        elif inputs.backend_ttl > 0:
-            ttl = inputs.backend_ttl
-        else:
-            ttl = inputs.default_ttl
-        hard_limit = start_s + limit
-    if hard_limit is not None:
-        remaining = hard_limit - now_s
-        if remaining <= 0:
-            raise VaultError("past the max TTL, cannot renew")
-        if ttl > remaining:
-            warnings.append(
-                f'TTL of "{human_duration(ttl)}" exceeded the effective max_ttl of '
-                f'"{human_duration(remaining)}"; TTL value is capped accordingly'
-            )
-            ttl = remaining
-    return ttl, warnings
-
-
 # ---------------------------------------------------------------------------
 # The store
 
@@ -340,6 +281,9 @@ class TokenStore:
         self._tidy_task: asyncio.Task[None] | None = None
         # Called for every revoked token, in order (cubbyhole, then leases, ...).
         self.on_revoke: list[RevokeHook] = []
+        # Called once a new token is stored (the lease manager indexes its expiry).
+        self.on_create: list[RevokeHook] = []
+        self.on_renew: list[RevokeHook] = []
         # Set by the core once policies exist; None = no "does not exist" warnings.
         self.policy_exists: Callable[[str], bool] | None = None
         # Root-or-sudo check for create/no_parent/id/period/revoke-orphan;
@@ -410,6 +354,10 @@ class TokenStore:
         if entry.num_uses < 0 and not allow_pending:
             return False
         return not entry.expired(self.now())
+
+    async def entry_by_hash(self, token_hash: str) -> TokenEntry | None:
+        """A stored token by its salted hash (the lease manager keeps only hashes)."""
+        return await self._entry(token_hash)
 
     async def _entry(self, token_hash: str) -> TokenEntry | None:
         cached = self._cache.get(token_hash)
@@ -536,6 +484,8 @@ class TokenStore:
         ops.append(Op(ID_PREFIX + entry.hash, entry.to_json()))
         await self._storage.batch(ops)
         self._cache[entry.hash] = entry
+        for hook in self.on_create:
+            await hook(entry)
         return token
 
     async def _check_custom_id(self, token_id: str) -> None:
@@ -619,6 +569,8 @@ class TokenStore:
         if entry.path.startswith("auth/token/"):
             entry.renew_ttl = ttl
         await self._save(entry)
+        for hook in self.on_renew:
+            await hook(entry)
         return ttl, warnings
 
     # ------------------------------------------------------------ revocation

@@ -10,21 +10,39 @@ from typing import TYPE_CHECKING, Any
 from strongroom.core.errors import UnsupportedOperation, UnsupportedPath
 from strongroom.core.request import Operation, Request, Response
 from strongroom.framework.fields import OPENAPI_TYPES, FieldData
-from strongroom.framework.path import Handler, Path
+from strongroom.framework.path import Path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
+
+    from strongroom.core.mounts import MountEntry
+    from strongroom.storage.base import Storage
+
+
+@dataclass
+class LeaseRequest:
+    """What a secret type's revoke/renew handler is given about one lease."""
+
+    lease_id: str
+    internal: dict[str, Any]  # the Secret.internal the backend stored at issue time
+    storage: Storage  # the mount's storage
+    mount: MountEntry
+    issue_time: float
+    increment: int = 0  # renew only: what the caller asked for, in seconds
 
 
 @dataclass
 class SecretType:
-    """A kind of leased secret a backend issues, with how to renew and revoke it."""
+    """A kind of leased secret a backend issues, with how to revoke and renew it.
+
+    `revoke` destroys the credential and raises if it could not (the lease
+    manager retries with backoff). `renew` returns the TTL to grant, or 0 to
+    let Vault's rules decide from the caller's increment.
+    """
 
     name: str
-    revoke: Handler
-    renew: Handler | None = None
-    default_ttl: int = 0
-    max_ttl: int = 0
+    revoke: Callable[[LeaseRequest], Awaitable[None]]
+    renew: Callable[[LeaseRequest], Awaitable[int]] | None = None
 
 
 def _glob_matcher(patterns: Iterable[str]) -> Callable[[str], bool]:

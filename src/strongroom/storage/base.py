@@ -44,6 +44,13 @@ class Storage(Protocol):
     async def batch(self, ops: list[Op]) -> None:
         """Apply all ops atomically: all of them are durable, or none."""
 
+    async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
+        """Up to `limit` keys below `prefix`, flat and in order, without the prefix.
+
+        Only keys sorting after `prefix + after` are returned, so a caller pages
+        through millions of keys (the lease expiry index) holding one page.
+        """
+
     async def close(self) -> None:
         """Release files and connections."""
 
@@ -65,6 +72,8 @@ def child_names(prefix: str, keys: list[str]) -> list[str]:
 # inside the folder "<p>name/" sorts before "<p>name" + FOLDER_END, so jumping
 # there skips the whole subtree in one step.
 FOLDER_END = chr(ord("/") + 1)
+# Sorts after every key below a prefix (the highest code point).
+PREFIX_END = "\U0010ffff"
 
 
 def folder_skip_scan(prefix: str, first_at_or_after: Callable[[str], str | None]) -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from strongroom.storage.base import Op, folder_skip_scan
+from strongroom.storage.base import PREFIX_END, Op, folder_skip_scan
 
 DB_FILE = "strongroom.db"
 
@@ -60,6 +60,9 @@ class FileStorage:
         # The whole scan runs in one trip to the worker thread; each step is an
         # indexed lookup, so cost grows with the number of children only.
         return await self._run(_list, prefix)
+
+    async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
+        return await self._run(_scan, prefix, after, limit)
 
     async def batch(self, ops: list[Op]) -> None:
         staged = [(op.key, None if op.value is None else bytes(op.value)) for op in ops]
@@ -133,6 +136,18 @@ def _list(conn: sqlite3.Connection, prefix: str) -> list[str]:
         return None if row is None else row[0]
 
     return folder_skip_scan(prefix, first_at_or_after)
+
+
+def _scan(conn: sqlite3.Connection, prefix: str, after: str, limit: int) -> list[str]:
+    # Lower bound exclusive of prefix+after (when paging), upper bound past every
+    # key below the prefix; the primary key index serves it in order.
+    low, op = (prefix + after, ">") if after else (prefix, ">=")
+    rows = conn.execute(
+        f"SELECT key FROM kv WHERE key {op} ? AND key < ? ORDER BY key LIMIT ?",
+        (low, prefix + PREFIX_END, limit),
+    ).fetchall()
+    n = len(prefix)
+    return [row[0][n:] for row in rows]
 
 
 def _batch(conn: sqlite3.Connection, ops: list[tuple[str, bytes | None]]) -> None:

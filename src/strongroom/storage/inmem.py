@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 
 from strongroom.storage.base import Op, folder_skip_scan
 
@@ -25,6 +25,16 @@ class InmemStorage:
 
     async def list(self, prefix: str) -> list[str]:
         return folder_skip_scan(prefix, self._first_at_or_after)
+
+    async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
+        keys = self._keys
+        i = bisect_right(keys, prefix + after) if after else bisect_left(keys, prefix)
+        out: list[str] = []
+        n = len(prefix)
+        while i < len(keys) and len(out) < limit and keys[i].startswith(prefix):
+            out.append(keys[i][n:])
+            i += 1
+        return out
 
     async def batch(self, ops: list[Op]) -> None:
         # Convert every value before touching the data, so a bad op fails the
