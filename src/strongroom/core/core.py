@@ -448,6 +448,8 @@ class Core:
             resp = await route.backend.handle(req) or Response()
         finally:
             await self._revoke_if_used_up(req)
+        if resp.login is not None:
+            await self._issue_login_token(req, route, resp)
         if resp.secret is not None and not resp.secret.lease_id:
             await self._register_lease(req, route, resp.secret, resp.warnings)
         return resp
@@ -570,6 +572,32 @@ class Core:
             granted = await secret_type.renew(self._lease_request(route, lease, increment))
         default, _ = self.mount_ttls(route.entry)
         return await self.leases.renew(lease, granted, increment, default)
+
+    async def _issue_login_token(self, req: Request, route: Route, resp: Response) -> None:
+        """Turn an auth method's Login into an orphan token (and its lease)."""
+        from strongroom.core.token_paths import auth_block
+        from strongroom.core.tokens import TokenParams
+
+        assert self.tokens is not None and resp.login is not None
+        login, resp.login = resp.login, None
+        default, maximum = self.mount_ttls(route.entry)
+        params = TokenParams(
+            login.policies,
+            path=req.path,
+            display_name=login.display_name,
+            meta=login.metadata,
+            add_default_policy=not login.no_default_policy,
+            ttl=login.ttl or default,
+            max_ttl=login.max_ttl or maximum,
+            explicit_max_ttl=login.explicit_max_ttl,
+            period=login.period,
+            num_uses=login.num_uses,
+            renewable=login.renewable,
+        )
+        token, entry = await self.tokens.create(params, warnings=resp.warnings)
+        resp.auth = auth_block(
+            token, entry, lease_duration=entry.ttl, renewable=entry.renewable and entry.ttl > 0
+        )
 
     def start_lease_tidy(self) -> None:
         task = asyncio.create_task(self.leases.tidy())

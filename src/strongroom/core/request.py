@@ -58,10 +58,32 @@ class Secret:
 
 
 @dataclass(slots=True)
+class Login:
+    """An auth method's verdict on a login: the core turns it into a token.
+
+    TTLs in seconds (0 = the auth mount's defaults). The issued token is an
+    orphan whose path is the login request's path, as in Vault.
+    """
+
+    policies: list[str]
+    display_name: str
+    metadata: dict[str, str] | None = None
+    ttl: int = 0
+    max_ttl: int = 0
+    period: int = 0
+    explicit_max_ttl: int = 0
+    num_uses: int = 0
+    no_default_policy: bool = False
+    renewable: bool = True
+    bound_cidrs: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Response:
     data: dict[str, Any] | None = None
     secret: Secret | None = None
     auth: dict[str, Any] | None = None
+    login: Login | None = None  # set by auth methods' login paths
     warnings: list[str] = field(default_factory=list)
     # 0 lets the HTTP layer choose 200 or 204; set for 202, 404-with-envelope, etc.
     status: int = 0
