@@ -1,0 +1,1 @@
+"""Auth methods, one package each: userpass, approle (plus shared token_* fields)."""

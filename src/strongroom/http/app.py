@@ -60,6 +60,8 @@ def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
         value = jsonutil.loads(body)
     except ValueError as err:
         raise HttpError(400, [f"failed to decode JSON input: {err}"]) from None
+    if value is None:
+        return {}  # `bao write -f` sends a literal null: no data, as Vault reads it
     if not isinstance(value, dict):
         go_type = "array" if isinstance(value, list) else "value"
         raise HttpError(
