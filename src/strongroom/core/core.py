@@ -558,10 +558,7 @@ class Core:
         lease = await self.leases.get(lease_id)
         if lease is None:
             raise BadRequest("lease not found")
-        if lease.is_token:
-            raise BadRequest("tokens cannot be renewed through this endpoint")
-        if not lease.renewable:
-            raise BadRequest("lease is not renewable")
+        self.leases.check_renewable(lease)
         routed = self.route_for(lease.path)
         if routed is None:
             raise BadRequest("lease not found")
@@ -570,8 +567,8 @@ class Core:
         granted = 0
         if secret_type.renew is not None:
             granted = await secret_type.renew(self._lease_request(route, lease, increment))
-        default, _ = self.mount_ttls(route.entry)
-        return await self.leases.renew(lease, granted, increment, default)
+        default, maximum = self.mount_ttls(route.entry)
+        return await self.leases.renew(lease, granted, increment, default, maximum)
 
     async def _issue_login_token(self, req: Request, route: Route, resp: Response) -> None:
         """Turn an auth method's Login into an orphan token (and its lease)."""

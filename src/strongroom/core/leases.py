@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
@@ -43,6 +43,8 @@ TOKEN_PREFIX = "token/"
 PAGE = 500
 BACKOFF_BASE = 2.0  # seconds before the first retry
 BACKOFF_CAP = 15 * 60.0  # never wait longer than this between attempts
+# Clocks read in microseconds; a due time computed in floats may sit a hair above.
+CLOCK_SLACK = 0.001
 
 
 @dataclass
@@ -105,6 +107,10 @@ class ExpirationConfig:
     # Revocations in flight at once per mount: a mass expiry must not flood a cloud API.
     per_mount_concurrency: int = 16
     page: int = PAGE
+    # Revoked leases are deleted from storage in commits of this many. A crash
+    # (not a seal) between a revocation and its commit revokes it again after
+    # restart, so this bounds the repeats; backends' revoke must be idempotent.
+    delete_batch: int = 64
 
 
 class ExpirationManager:
@@ -164,8 +170,14 @@ class ExpirationManager:
         first = await self._storage.scan(EXPIRY_PREFIX, "", 1)
         if not first:
             return 60.0
-        due = int(first[0].split("/", 1)[0])
-        return max(0.05, due - self._now())
+        second, quoted = first[0].split("/", 1)
+        now = self._now()
+        if int(second) + 1 <= now:
+            return 0.05  # overdue (e.g. skipped while another revocation held it)
+        # The index has whole seconds; the record has the exact time.
+        lease = await self.get(unquote(quoted))
+        due = lease.due if lease is not None else float(second)
+        return max(0.05, min(due, int(second) + 1) - now)
 
     # --------------------------------------------------------- registration
     async def register(
@@ -288,7 +300,7 @@ class ExpirationManager:
         }
         if lease.is_token:
             data["path"] = lease.path
-        data["renewable"] = lease.renewable and not lease.revoking
+        data["renewable"] = lease.renewable and not lease.revoking and lease.expire_time >= now
         data["ttl"] = max(0, int(lease.expire_time - now))
         if lease.revoking:
             # strongroom's addition: why a credential is still around.
@@ -300,22 +312,38 @@ class ExpirationManager:
         return data
 
     # -------------------------------------------------------------- renewal
-    async def renew(
-        self, lease: Lease, granted_ttl: int, increment: int, default_ttl: int
-    ) -> tuple[Lease, list[str]]:
-        """Extend a lease; `granted_ttl` is what the backend allows (0 = increment/default)."""
+    def check_renewable(self, lease: Lease) -> None:
+        """Refuse a renewal before any backend is asked (Vault's errors)."""
         if lease.is_token:
             raise BadRequest("tokens cannot be renewed through this endpoint")
         if not lease.renewable or lease.revoking:
             raise BadRequest("lease is not renewable")
+        if lease.expire_time < self._now():
+            raise BadRequest("lease expired")
+
+    async def renew(
+        self,
+        lease: Lease,
+        granted_ttl: int,
+        increment: int,
+        default_ttl: int,
+        mount_max_ttl: int = 0,
+    ) -> tuple[Lease, list[str]]:
+        """Extend a lease; `granted_ttl` is what the backend allows (0 = increment/default).
+
+        The cap is the lease's own max and the mount's max as tuned now, whichever
+        is lower, so lowering a mount's max_lease_ttl also bounds renewals.
+        """
+        self.check_renewable(lease)
         now = self._now()
+        limits = [v for v in (lease.max_ttl, mount_max_ttl) if v > 0]
         try:
             ttl, warnings = calculate_ttl(
                 TTLInputs(
                     increment=granted_ttl or increment,
                     backend_ttl=lease.ttl,
                     default_ttl=default_ttl,
-                    max_ttl=lease.max_ttl or default_ttl,
+                    max_ttl=min(limits) if limits else default_ttl,
                     start=lease.issue_time,
                 ),
                 now,
@@ -340,24 +368,50 @@ class ExpirationManager:
         if lease is None:
             return
         if not sync:
-            await self._schedule(lease, self._now(), revoking=True)
-            self._poke()
+            await self._queue(lease)
             return
-        await self._attempt(lease, raise_errors=True)
+        await self._attempt(lease_id, raise_errors=True)
+
+    async def _queue(self, lease: Lease) -> None:
+        """Hand a lease to the scheduler for revocation as soon as it runs."""
+        if lease.lease_id in self._inflight:
+            return  # being revoked right now
+        await self._schedule(lease, self._now(), revoking=True)
+        self._poke()
+
+    async def _pages(self, prefix: str) -> AsyncIterator[list[str]]:
+        """Lease ids below `prefix`, a page at a time, with Vault's prefix rule.
+
+        A prefix that does not end in "/" names one lease when such a lease
+        exists, and otherwise a whole path segment: "aws/creds/dev" never
+        reaches "aws/creds/dev-admin/…".
+        """
+        if prefix and not prefix.endswith("/"):
+            if await self.get(prefix) is not None:
+                yield [prefix]
+                return
+            prefix += "/"
+        after = ""
+        while page := await self._storage.scan(LEASE_PREFIX + prefix, after, self.config.page):
+            after = page[-1]
+            yield [prefix + rest for rest in page]
 
     async def revoke_prefix(
         self, prefix: str, *, sync: bool = True, progress: Callable[[int], None] | None = None
     ) -> int:
         """Revoke every lease below `prefix`, a page at a time, with bounded concurrency."""
-        done, after, failures = 0, "", 0
-        while page := await self._storage.scan(LEASE_PREFIX + prefix, after, self.config.page):
-            after = page[-1]
-            leases = [await self.get(prefix + rest) for rest in page]
-            results = await asyncio.gather(
-                *(self._revoke_one(lease, sync) for lease in leases if lease is not None)
-            )
-            done += sum(1 for ok in results if ok)
-            failures += sum(1 for ok in results if not ok)
+        done, failures = 0, 0
+        async for page in self._pages(prefix):
+            for ids in _chunks(page, self.config.delete_batch):
+                revoked: list[Lease] = []
+                try:
+                    results = await asyncio.gather(
+                        *(self._revoke_one(lease_id, sync, revoked) for lease_id in ids)
+                    )
+                finally:
+                    await self._delete_many(revoked)
+                done += sum(1 for ok in results if ok)
+                failures += sum(1 for ok in results if not ok)
             if progress is not None:
                 progress(done)
         if failures and sync:
@@ -367,20 +421,20 @@ class ExpirationManager:
             )
         return done
 
-    async def _revoke_one(self, lease: Lease, sync: bool) -> bool:
+    async def _revoke_one(self, lease_id: str, sync: bool, revoked: list[Lease]) -> bool:
         if not sync:
-            await self._schedule(lease, self._now(), revoking=True)
-            self._poke()
+            lease = await self.get(lease_id)
+            if lease is not None:
+                await self._queue(lease)
             return True
-        return await self._attempt(lease, raise_errors=False)
+        return await self._attempt(lease_id, collect=revoked)
 
     async def revoke_force(self, prefix: str) -> int:
         """Forget leases below `prefix` without asking their backends (operator override)."""
-        removed, after = 0, ""
-        while page := await self._storage.scan(LEASE_PREFIX + prefix, after, self.config.page):
-            after = page[-1]
-            for rest in page:
-                lease = await self.get(prefix + rest)
+        removed = 0
+        async for ids in self._pages(prefix):
+            for lease_id in ids:
+                lease = await self.get(lease_id)
                 if lease is not None:
                     await self._delete(lease)
                     removed += 1
@@ -396,7 +450,7 @@ class ExpirationManager:
             leases = [await self.get(unquote(rest)) for rest in page]
             await asyncio.gather(
                 *(
-                    self._delete(lease) if lease.is_token else self._attempt(lease)
+                    self._delete(lease) if lease.is_token else self._attempt(lease.lease_id)
                     for lease in leases
                     if lease is not None
                 )
@@ -407,60 +461,112 @@ class ExpirationManager:
             await self._storage.batch([Op(prefix + rest, None) for rest in stale])
 
     async def process_due(self) -> int:
-        """Act on every lease due by now; returns how many were handled."""
-        handled, after = 0, ""
+        """Act on every lease due by now; returns how many credentials were revoked."""
+        revoked, after = 0, ""
         now = self._now()
         while True:
             page = await self._storage.scan(EXPIRY_PREFIX, after, self.config.page)
             due_page = [key for key in page if int(key.split("/", 1)[0]) <= now]
             if not due_page:
-                return handled
+                return revoked
             after = due_page[-1]
-            ids = [unquote(key.split("/", 1)[1]) for key in due_page]
-            await asyncio.gather(
-                *(self._process(lease_id, key) for lease_id, key in zip(ids, due_page, strict=True))
-            )
-            handled += len(ids)
+            for chunk in _chunks(due_page, self.config.delete_batch):
+                done: list[Lease] = []
+                try:
+                    await asyncio.gather(
+                        *(
+                            self._attempt(
+                                unquote(key.split("/", 1)[1]),
+                                index_rest=key,
+                                due_by=now,
+                                collect=done,
+                            )
+                            for key in chunk
+                        )
+                    )
+                finally:  # also when cancelled (seal): what was revoked is recorded
+                    await self._delete_many(done)
+                revoked += len(done)
             if len(due_page) < len(page):
-                return handled
+                return revoked
 
-    async def _process(self, lease_id: str, index_rest: str) -> None:
-        lease = await self.get(lease_id)
-        if lease is None:  # a stale index entry: the lease is already gone
-            await self._storage.delete(EXPIRY_PREFIX + index_rest)
-            return
-        if EXPIRY_PREFIX + index_rest != _expiry_key(lease.due, lease.lease_id):
-            await self._storage.delete(EXPIRY_PREFIX + index_rest)
-            return
-        await self._attempt(lease)
+    async def _attempt(
+        self,
+        lease_id: str,
+        raise_errors: bool = False,
+        *,
+        index_rest: str | None = None,
+        due_by: float | None = None,
+        collect: list[Lease] | None = None,
+    ) -> bool:
+        """Revoke one lease's credential; True once it is gone.
 
-    async def _attempt(self, lease: Lease, raise_errors: bool = False) -> bool:
-        if lease.lease_id in self._inflight:
+        The lease is claimed (`_inflight`) and read under its mount's
+        concurrency limit, so two paths reaching the same lease at once (its
+        expiry and its token's revocation, a sync revoke and the scheduler)
+        call the backend once, and a throttling pause that began while this
+        one waited for a slot is honoured.
+
+        From the scheduler: `index_rest` is the expiry index entry that led
+        here (dropped if stale) and `due_by` the pass's time (a lease renewed
+        or due later in the same second is left alone). With `collect`, a
+        revoked lease is appended there, still claimed, for `_delete_many`:
+        one storage commit per page instead of one per lease.
+        """
+        if lease_id in self._inflight:
             return False
-        mount = _mount_of(lease)
-        paused_until = self._paused.get(mount, 0.0)
-        if paused_until > self._now():
-            # The mount's cloud is throttling us: wait our turn without calling it.
-            await self._schedule(lease, paused_until + random.uniform(0, 1), revoking=True)
-            return False
-        self._inflight.add(lease.lease_id)
-        limit = self._limits.setdefault(mount, asyncio.Semaphore(self.config.per_mount_concurrency))
+        self._inflight.add(lease_id)
+        keep_claim = False
         try:
+            mount = _mount_of_id(lease_id)
+            limit = self._limits.get(mount)
+            if limit is None:
+                limit = self._limits[mount] = asyncio.Semaphore(self.config.per_mount_concurrency)
             async with limit:
-                if lease.is_token:
-                    await self._revoke_token(lease)
+                lease = await self.get(lease_id)
+                if index_rest is not None and (
+                    lease is None or EXPIRY_PREFIX + index_rest != _expiry_key(lease.due, lease_id)
+                ):
+                    # A stale index entry: the lease is gone, or was rescheduled.
+                    await self._storage.delete(EXPIRY_PREFIX + index_rest)
+                    return False
+                if lease is None:
+                    return True  # revoked (or forced) while this one waited
+                if due_by is not None and lease.due > due_by + CLOCK_SLACK:
+                    return False  # later in the same second (the index has whole seconds)
+                paused_until = self._paused.get(mount, 0.0)
+                if paused_until > self._now():
+                    # The mount's cloud is throttling us: wait our turn without calling it.
+                    await self._schedule(lease, paused_until + random.uniform(0, 1), revoking=True)
+                    if raise_errors:
+                        raise BadRequest(
+                            f"failed to revoke lease {lease_id}: revocations on {mount} are "
+                            f"paused after throttling until {rfc3339(paused_until)}; "
+                            "it will be retried"
+                        )
+                    return False
+                try:
+                    if lease.is_token:
+                        await self._revoke_token(lease)
+                    else:
+                        await self._revoke_secret(lease)
+                except Exception as err:
+                    await self._failed(lease, err)
+                    if raise_errors:
+                        raise BadRequest(
+                            f"failed to revoke lease {lease_id}: {_describe(err)}"
+                        ) from None
+                    return False
+                if collect is not None:
+                    collect.append(lease)
+                    keep_claim = True
                 else:
-                    await self._revoke_secret(lease)
-        except Exception as err:
-            await self._failed(lease, err)
-            if raise_errors:
-                raise BadRequest(f"failed to revoke lease {lease.lease_id}: {err}") from None
-            return False
+                    await self._delete(lease)
+                log.debug("expiration: revoked lease %s", lease_id)
+                return True
         finally:
-            self._inflight.discard(lease.lease_id)
-        await self._delete(lease)
-        log.info("expiration: revoked lease %s", lease.lease_id)
-        return True
+            if not keep_claim:
+                self._inflight.discard(lease_id)
 
     async def _failed(self, lease: Lease, err: Exception) -> None:
         lease.attempts += 1
@@ -469,6 +575,9 @@ class ExpirationManager:
         if is_throttling(err):
             mount = _mount_of(lease)
             self._paused[mount] = max(self._paused.get(mount, 0.0), self._now() + delay)
+        current = await self.get(lease.lease_id)
+        if current is None or current.due != lease.due:
+            return  # forced (or revoked) while the backend was failing: don't resurrect it
         await self._schedule(lease, self._now() + delay, revoking=True)
         log.warning(
             "expiration: revoking lease %s failed (attempt %d), retrying in %.0fs: %s",
@@ -490,18 +599,42 @@ class ExpirationManager:
         )
 
     async def _delete(self, lease: Lease) -> None:
-        ops = [
-            Op(LEASE_PREFIX + lease.lease_id, None),
-            Op(_expiry_key(lease.due, lease.lease_id), None),
-        ]
-        if lease.token_hash:
-            ops.append(Op(_token_key(lease.token_hash, lease.lease_id), None))
-        await self._storage.batch(ops)
+        await self._storage.batch(_delete_ops(lease))
+
+    async def _delete_many(self, leases: list[Lease]) -> None:
+        """Drop revoked leases claimed by `_attempt(collect=…)` in one commit; release them."""
+        if not leases:
+            return
+        try:
+            await self._storage.batch([op for lease in leases for op in _delete_ops(lease)])
+        finally:
+            for lease in leases:
+                self._inflight.discard(lease.lease_id)
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    size = max(1, size)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _delete_ops(lease: Lease) -> list[Op]:
+    ops = [
+        Op(LEASE_PREFIX + lease.lease_id, None),
+        Op(_expiry_key(lease.due, lease.lease_id), None),
+    ]
+    if lease.token_hash:
+        ops.append(Op(_token_key(lease.token_hash, lease.lease_id), None))
+    return ops
 
 
 def _mount_of(lease: Lease) -> str:
     """The mount a lease belongs to: "aws" or "auth/userpass" (its concurrency group)."""
-    parts = lease.path.split("/")
+    return _mount_of_id(lease.path)
+
+
+def _mount_of_id(path: str) -> str:
+    """The same from a lease id (which starts with the lease's path)."""
+    parts = path.split("/", 2)
     return "/".join(parts[:2]) if parts[0] == "auth" else parts[0]
 
 

@@ -1,0 +1,1 @@
+"""Test-only engines and launchers shared by unit, integration and bench code."""
