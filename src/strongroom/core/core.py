@@ -16,7 +16,6 @@ from typing import Any
 
 from strongroom import __version__, jsonutil
 from strongroom.barrier import Barrier, InvalidKeyError, SealConfig, SealConfigError, ShamirSeal
-from strongroom.core import acl
 from strongroom.core.context import (
     SYSTEM_DEFAULT_TTL,
     BackendContext,
@@ -35,6 +34,7 @@ from strongroom.core.errors import (
 )
 from strongroom.core.leases import ExpirationManager, Lease
 from strongroom.core.mounts import MountConfig, MountEntry
+from strongroom.core.policy_store import PolicyStore
 from strongroom.core.request import WRITE_OPS, Operation, Request, Response, Secret
 from strongroom.core.tokens import TokenEntry, TokenStore
 from strongroom.framework.backend import Backend, LeaseRequest, SecretType
@@ -97,6 +97,7 @@ class Core:
         self.version = __version__
         self.routes: dict[str, Route] = {}  # api mount path ("secret/", "auth/token/") -> route
         self.tokens: TokenStore | None = None
+        self.policies: PolicyStore | None = None
         self._leases: ExpirationManager | None = None
         # Tests drive expiry by hand (`leases.process_due()`) with a fake clock.
         self.run_scheduler = True
@@ -206,10 +207,21 @@ class Core:
         if cluster_raw:
             cluster = jsonutil.loads(cluster_raw)
             self.cluster_name, self.cluster_id = cluster["name"], cluster["id"]
+        # All policies live in memory; `load` also writes the built-in
+        # `default` policy the first time (at initialization).
+        policies = PolicyStore(StorageView(self.barrier, "sys/policy/"), self.system.clock)
+        await policies.load()
+        self.policies = policies
         self.tokens = TokenStore(StorageView(self.barrier, "sys/token/"), self.system)
         await self.tokens.setup()
-        # Until the policy store lands, only the built-in policies exist.
-        self.tokens.policy_exists = lambda name: name in ("root", "default")
+        self.tokens.policy_exists = policies.exists
+
+        def sudo_check(req: Request) -> bool:
+            # Vault's SudoPrivilege: the rule matching the request path grants sudo.
+            token = req.token
+            return token is not None and policies.acl(token.policies).has_sudo(req.path)
+
+        self.tokens.sudo_check = sudo_check
         self.tokens.on_revoke.append(self._destroy_cubbyhole)
         self._leases = ExpirationManager(
             StorageView(self.barrier, "sys/expire/"),
@@ -225,6 +237,7 @@ class Core:
             self._leases.start()
 
     async def _pre_seal(self) -> None:
+        self.policies = None
         if self._leases is not None:
             await self._leases.stop()
             self._leases = None
@@ -442,8 +455,9 @@ class Core:
             await self._authenticate(req)
             if req.operation in WRITE_OPS:
                 await self._decide_create(req, route.backend)
-            self._authorize(req, route.backend)
+            # As in OpenBao, a denied request still spends one of a token's uses.
             await self._count_use(req)
+            self._authorize(req, route.backend)
         try:
             resp = await route.backend.handle(req) or Response()
         finally:
@@ -482,13 +496,13 @@ class Core:
 
     def _authorize(self, req: Request, backend: Backend | None) -> None:
         token = req.token
-        if token is None or token.is_root():
+        if token is None or token.is_root() or req.operation is Operation.HELP:
             return
-        if req.operation is Operation.HELP:
-            return
-        if acl.default_policy_allows(req.operation, req.path) and "default" in token.policies:
-            return
-        raise AclDenied()
+        # Paths a backend marks as sudo-protected also need the `sudo` capability.
+        sudo = backend is not None and backend.is_sudo(req.rel_path)
+        acl = self.policies.acl(token.policies)
+        if not acl.allows(req.operation, req.path, req.data, req.wrap_ttl, sudo=sudo):
+            raise AclDenied()
 
     async def _count_use(self, req: Request) -> None:
         token = req.token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from strongroom.core import acl
 from strongroom.core.errors import BadRequest, NotFound, PermissionDenied
 from strongroom.core.mounts import MountConfig, MountEntry
 from strongroom.core.request import Operation, Request, Response
@@ -224,7 +223,7 @@ def mount_paths(core: Core) -> list[Path]:
                 if entry.config.extra.get("listing_visibility") == "unauth":
                     full = entry.to_api(core.version)
                     section[entry.path] = {k: full[k] for k in ("description", "options", "type")}
-            elif acl.has_any_access(token.policies, entry.api_path):
+            elif core.policies.acl(token.policies).has_mount_access(entry.api_path):
                 section[entry.path] = entry.to_api(core.version)
         return Response(data=out)
 
@@ -234,7 +233,9 @@ def mount_paths(core: Core) -> list[Path]:
             raise PermissionDenied()
         path = fd.get("path")
         routed = core.route_for(path)
-        if routed is None or not acl.has_any_access(token.policies, routed[0].entry.api_path):
+        if routed is None or not core.policies.acl(token.policies).has_mount_access(
+            routed[0].entry.api_path
+        ):
             raise PermissionDenied(
                 "preflight capability check returned 403, please ensure client's policies "
                 f'grant access to path "{path.rstrip("/")}/"'

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from strongroom.core.request import Operation, Request, Response
 from strongroom.core.sys_leases import lease_paths
 from strongroom.core.sys_mounts import mount_paths
+from strongroom.core.sys_policy import policy_paths
 from strongroom.core.sys_seal import seal_paths
 from strongroom.framework.backend import Backend
 from strongroom.framework.fields import FieldData
@@ -25,18 +26,30 @@ UNAUTHENTICATED = [
     "internal/ui/mounts/*",
     "internal/specs/openapi",
 ]
+# Paths that need the `sudo` capability on top of the operation's own (spec §5.6).
 SUDO = [
     "auth/*",
     "remount",
+    "audit",
+    "audit/*",
+    "raw",
+    "raw/*",
     "rotate",
     "rotate/keyring",
+    "rotate/root",
+    "config/cors",
+    "config/auditing/*",
+    "config/ui/headers/*",
+    "plugins/catalog/*",
     "seal",
     "step-down",
+    "leases",
     "leases/revoke-prefix/*",
     "leases/revoke-force/*",
     "leases/lookup/*",
     "revoke-prefix/*",
     "revoke-force/*",
+    "internal/inspect/*",
 ]
 
 
@@ -88,6 +101,7 @@ def system_backend(core: Core) -> Backend:
         *mount_paths(core),
         *key_paths(core),
         *lease_paths(core),
+        *policy_paths(core),
         Path(
             "internal/specs/openapi",
             operations={Operation.READ: openapi},
