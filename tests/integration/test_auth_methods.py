@@ -395,3 +395,58 @@ def test_unauthenticated_login_paths_over_http(shared_dev: ServerProcess) -> Non
         "LIST", f"{base}/sys/leases/lookup/auth/{mount}/login/dan/", headers=headers
     ).json()["data"]["keys"]
     assert len(leases) == 1 and re.fullmatch(r"h[0-9a-f]{64}", leases[0])
+
+
+DEV_POLICY = """
+path "secret/data/app" {
+  capabilities = ["read"]
+}
+"""
+
+
+def test_login_tokens_read_exactly_what_their_policies_allow(bao: Bao, tmp_path: Path) -> None:
+    policy = unique("dev")
+    policy_file = tmp_path / "dev.hcl"
+    policy_file.write_text(DEV_POLICY)
+    bao.ok("policy", "write", policy, str(policy_file))
+    bao.ok("kv", "put", "secret/app", "password=visible")
+    bao.ok("kv", "put", "secret/other", "password=hidden")
+
+    users = unique("up")
+    bao.ok("auth", "enable", f"-path={users}", "userpass")
+    bao.ok("write", f"auth/{users}/users/alice", "password=pw", f"token_policies={policy}")
+    user_token = bao.ok(
+        "login",
+        "-method=userpass",
+        f"-path={users}",
+        "-token-only",
+        "username=alice",
+        "password=pw",
+        token=None,
+    ).strip()
+
+    roles = unique("ar")
+    bao.ok("auth", "enable", f"-path={roles}", "approle")
+    bao.ok("write", f"auth/{roles}/role/web", f"token_policies={policy}")
+    role_id = bao.ok("read", "-field=role_id", f"auth/{roles}/role/web/role-id")
+    secret_id = bao.ok("write", "-f", "-field=secret_id", f"auth/{roles}/role/web/secret-id")
+    role_token = bao.ok(
+        "write",
+        "-field=token",
+        f"auth/{roles}/login",
+        f"role_id={role_id}",
+        f"secret_id={secret_id}",
+        token=None,
+    )
+
+    for token in (user_token, role_token):
+        assert "visible" in bao.ok("kv", "get", "-field=password", "secret/app", token=token)
+        denied = bao("kv", "get", "secret/other", token=token)
+        assert denied.returncode == 2
+        assert "permission denied" in denied.stderr
+        write = bao("kv", "put", "secret/app", "password=changed", token=token)
+        assert write.returncode == 2
+        assert "permission denied" in write.stderr
+        caps = bao.ok("token", "capabilities", token, "secret/data/app", token=token)
+        assert caps.strip() == "read"
+    assert "visible" in bao.ok("kv", "get", "-field=password", "secret/app")
