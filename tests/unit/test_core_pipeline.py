@@ -121,3 +121,47 @@ async def test_revoked_token_is_refused() -> None:
     await core.handle(req(Operation.UPDATE, "auth/token/revoke-self", token))
     with pytest.raises(PermissionDenied):
         await core.handle(req(Operation.READ, "auth/token/lookup-self", token))
+
+
+async def test_engine_is_told_when_its_lease_is_stored() -> None:
+    from strongroom.core.request import Response, Secret
+    from strongroom.framework.backend import Backend, SecretType
+    from strongroom.framework.path import Path
+
+    settled: list[bool] = []
+    revoked: list[str] = []
+
+    async def settle(stored: bool) -> None:
+        settled.append(stored)
+
+    async def issue(req, fd) -> Response:
+        return Response(
+            data={"k": "v"},
+            secret=Secret(ttl=60, internal={"secret_type": "t"}, on_lease_stored=settle),
+        )
+
+    async def revoke(lease_req) -> None:
+        revoked.append(lease_req.lease_id)
+
+    def factory(ctx) -> Backend:
+        return Backend(
+            [Path("creds", operations={Operation.READ: issue})],
+            secret_types=[SecretType("t", revoke=revoke)],
+        )
+
+    storage = InmemStorage()
+    core, root = await unsealed_core(storage)
+    core.register_backend("hooked", factory)
+    await core.enable_mount(MountEntry.new("hooked/", "hooked"))
+    resp = await core.handle(req(Operation.READ, "hooked/creds", root))
+    assert resp.secret.lease_id.startswith("hooked/creds/")
+    assert settled == [True] and revoked == []
+
+    async def broken_register(*args, **kwargs):
+        raise RuntimeError("storage down")
+
+    core.leases.register = broken_register
+    with pytest.raises(RuntimeError):
+        await core.handle(req(Operation.READ, "hooked/creds", root))
+    assert settled == [True, False]
+    assert len(revoked) == 1  # the credential issued without a lease was destroyed

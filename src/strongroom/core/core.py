@@ -538,9 +538,21 @@ class Core:
                 internal=secret.internal,
             )
             await self._revoke_secret_lease(orphan)
+            await self._settle(secret, stored=False)
             raise
         secret.lease_id, secret.ttl = lease.lease_id, lease.ttl
         warnings.extend(ttl_warnings)
+        await self._settle(secret, stored=True)
+
+    @staticmethod
+    async def _settle(secret: Secret, *, stored: bool) -> None:
+        if secret.on_lease_stored is None:
+            return
+        try:
+            await secret.on_lease_stored(stored)
+        except Exception:
+            # The engine's own recovery (e.g. the AWS write-ahead log) takes over.
+            log.exception("expiration: engine hook after lease storage failed")
 
     def _secret_type(self, route: Route, name: str) -> SecretType:
         types = route.backend.secret_types

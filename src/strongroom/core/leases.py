@@ -579,6 +579,7 @@ class ExpirationManager:
         if current is None or current.due != lease.due:
             return  # forced (or revoked) while the backend was failing: don't resurrect it
         await self._schedule(lease, self._now() + delay, revoking=True)
+        self._poke()  # the scheduler may be sleeping past this retry's time
         log.warning(
             "expiration: revoking lease %s failed (attempt %d), retrying in %.0fs: %s",
             lease.lease_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,9 @@ class Secret:
     max_ttl: int = 0
     internal: dict[str, Any] = field(default_factory=dict)  # kept for revoke, never returned
     lease_id: str = ""
+    # Called once the lease is stored (True) or could not be (False, after the core
+    # revoked the credential): an engine's write-ahead entry can be settled only then.
+    on_lease_stored: Callable[[bool], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)

@@ -189,6 +189,17 @@ def _to_map(value: Any) -> dict[str, Any]:
 
 
 def _to_kv_pairs(value: Any) -> dict[str, str]:
+    # The CLI sends repeated `tag=k=v` arguments as a list of "k=v" strings.
+    if isinstance(value, str):
+        value = [value] if value else []
+    if isinstance(value, list):
+        pairs: dict[str, str] = {}
+        for item in value:
+            key, eq, val = _to_string(item).partition("=")
+            if not eq:
+                raise FieldError(f'invalid key value pair "{item}": format must be key=value')
+            pairs[key] = val
+        return pairs
     mapping = _to_map(value)
     return {str(k): _to_string(v) for k, v in mapping.items()}
 

@@ -1,0 +1,1 @@
+"""Local fakes of cloud APIs, for tests and benchmarks."""
