@@ -23,7 +23,8 @@ from tests.integration.aws.conftest import Api, Moto, unique
 from tests.integration.server import BIN, STRONGROOM, ServerProcess
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-WALKTHROUGH = Path("/work/shared/conformance/seed-walkthrough.sh")
+# shared/ sits beside the repository (in CI too: a fresh clone with shared/ next to it).
+WALKTHROUGH = Path(__file__).resolve().parents[3].parent / "shared/conformance/seed-walkthrough.sh"
 
 
 def test_lease_expiry_deletes_the_user(api: Api, moto: Moto) -> None:
