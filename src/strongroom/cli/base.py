@@ -301,8 +301,12 @@ class Command:
         before = len(fs.sections)
         fs.section("Command Options")
         self.add_flags(fs)
-        if not fs.sections[-1].flags and len(fs.sections) > before:
-            fs.sections.pop()
+        # Drop the default section when add_flags put its flags elsewhere.
+        fs.sections = [
+            sec
+            for i, sec in enumerate(fs.sections)
+            if sec.flags or i < before or sec.title != "Command Options"
+        ]
         return fs
 
     def help(self) -> str:

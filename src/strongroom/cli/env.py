@@ -52,8 +52,12 @@ def parse_go_bool(text: str) -> bool:
 
 
 def token_helper_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The default token helper's file, `~/.vault-token` (HOME from `environ` when given)."""
+    """The default token helper's file: BAO_TOKEN_PATH, else `~/.vault-token`
+    (HOME from `environ` when given)."""
     env = os.environ if environ is None else environ
+    custom = getenv("TOKEN_PATH", env)
+    if custom:
+        return Path(custom)
     home = env.get("HOME") or str(Path.home())
     return Path(home) / ".vault-token"
 
@@ -67,12 +71,24 @@ def read_token_helper(environ: Mapping[str, str] | None = None) -> str:
 
 
 def write_token_helper(token: str, environ: Mapping[str, str] | None = None) -> None:
-    """Store `token` (no trailing newline) in a file only the user can read."""
+    """Store `token` (no trailing newline) in a file only the user can read.
+
+    Like the reference helper it writes `<file>.tmp` and renames it over the file,
+    so an OSError names the `.tmp` path.
+    """
     path = token_helper_path(environ)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(token)
-    os.chmod(path, 0o600)  # an existing file keeps its old mode otherwise
+    tmp = Path(f"{path}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token)
+        os.chmod(tmp, 0o600)  # an existing file keeps its old mode otherwise
+        os.replace(tmp, path)
+    finally:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def erase_token_helper(environ: Mapping[str, str] | None = None) -> None:

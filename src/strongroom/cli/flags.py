@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 # Kinds: the Python types str/bool/int/list are accepted for compatibility;
-# "duration" (nanoseconds, int) and "kv" (dict, repeatable key=value) are extra.
+# "duration" (nanoseconds, int) and "kv" (dict, repeatable key=value) are extra,
+# and any other callable converts the raw text itself (raising FlagError).
 DURATION = "duration"
 KV = "kv"
 
@@ -273,7 +274,8 @@ def _convert(flag: Flag, raw: str, current: Any) -> Any:
             raise FlagError(f'strconv.ParseInt: parsing "{raw}": {reason}')
         return int(raw)
     if flag.kind == DURATION:
-        return go_duration_ns(raw)
+        # The reference duration flags take "system" as -1 (seconds).
+        return go_duration_ns("-1" if raw == "system" else raw)
     if flag.kind is list:
         return [*(current or []), raw]
     if flag.kind == KV:
@@ -281,6 +283,9 @@ def _convert(flag: Flag, raw: str, current: Any) -> Any:
         if not eq:
             raise FlagError(f'missing = in KV pair: "{raw}"')
         return {**(current or {}), key: value}
+    if callable(flag.kind) and flag.kind is not str:
+        # A converter function (value -> parsed value); raises FlagError.
+        return flag.kind(raw)
     return raw
 
 

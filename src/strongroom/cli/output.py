@@ -416,7 +416,8 @@ def print_raw_field(ui: Writer, fmt: str, data: Secret | dict[str, Any], field: 
     """`-field=NAME`: the value alone; missing (or null) is an error (exit 1)."""
     value = raw_field(data, field) if isinstance(data, Secret) else data.get(field)
     if value is None:
-        ui.error(f'Field "{field}" not present in secret')
+        kind = "secret" if isinstance(data, Secret) else "map"
+        ui.error(f'Field "{field}" not present in {kind}')
         return 1
     if fmt in ("", "table", "raw"):
         return print_raw(ui, go_value(value))

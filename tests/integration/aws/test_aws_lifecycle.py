@@ -20,7 +20,7 @@ from strongroom.engines.aws import AwsBackend, factory
 from strongroom.storage.inmem import InmemStorage
 from tests.fakes.aws_proxy import AwsProxy
 from tests.integration.aws.conftest import Api, Moto, unique
-from tests.integration.server import BIN, STRONGROOM, ServerProcess
+from tests.integration.server import BIN, ServerProcess
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 # shared/ sits beside the repository (in CI too: a fresh clone with shared/ next to it).
@@ -147,15 +147,8 @@ def test_seed_walkthrough_with_bao(dev: ServerProcess, moto: Moto) -> None:
     assert result.stdout.strip().endswith("19 passed, 0 failed")
 
 
-def _cli_has(*command: str) -> bool:
-    probe = subprocess.run([STRONGROOM, *command, "-h"], capture_output=True, timeout=30)
-    return probe.returncode != 127
-
-
 @pytest.mark.skipif(not WALKTHROUGH.exists(), reason="conformance script not present")
 def test_seed_walkthrough_with_strongroom_cli(dev: ServerProcess, moto: Moto) -> None:
-    if not (_cli_has("secrets") and _cli_has("lease")):
-        pytest.xfail("the strongroom CLI has no `secrets`/`lease` commands yet")
     result = run_walkthrough("strongroom", dev, moto)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("19 passed, 0 failed")

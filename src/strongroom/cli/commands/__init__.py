@@ -21,4 +21,12 @@ MODULES: dict[str, str] = {
     "unwrap": "strongroom.cli.commands.generic",
     "status": "strongroom.cli.commands.status",
     "operator": "strongroom.cli.commands.operator",
+    "kv": "strongroom.cli.commands.kv",
+    "secrets": "strongroom.cli.commands.secrets",
+    "auth": "strongroom.cli.commands.auth",
+    "login": "strongroom.cli.commands.login",
+    "token": "strongroom.cli.commands.token",
+    "lease": "strongroom.cli.commands.lease",
+    "policy": "strongroom.cli.commands.policy",
+    "audit": "strongroom.cli.commands.audit",
 }
