@@ -10,11 +10,12 @@ if TYPE_CHECKING:
 
 def register_builtin(core: Core) -> None:
     from strongroom.auth import approle, userpass
-    from strongroom.engines import alicloud, aws, azure, cubbyhole, kv
+    from strongroom.engines import alicloud, aws, azure, cubbyhole, gcp, kv
 
     core.register_backend("kv", kv.factory)
     core.register_backend("cubbyhole", cubbyhole.factory)
     core.register_backend("aws", aws.factory)
+    core.register_backend("gcp", gcp.factory)
     core.register_backend("azure", azure.factory)
     core.register_backend("alicloud", alicloud.factory)
     core.register_backend("userpass", userpass.factory)
