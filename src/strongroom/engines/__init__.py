@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 def register_builtin(core: Core) -> None:
     from strongroom.auth import approle, userpass
-    from strongroom.engines import alicloud, aws, azure, cubbyhole, gcp, kv
+    from strongroom.engines import alicloud, aws, azure, cubbyhole, database, gcp, kv
 
     core.register_backend("kv", kv.factory)
     core.register_backend("cubbyhole", cubbyhole.factory)
@@ -18,5 +18,6 @@ def register_builtin(core: Core) -> None:
     core.register_backend("gcp", gcp.factory)
     core.register_backend("azure", azure.factory)
     core.register_backend("alicloud", alicloud.factory)
+    core.register_backend("database", database.factory)
     core.register_backend("userpass", userpass.factory)
     core.register_backend("approle", approle.factory)
