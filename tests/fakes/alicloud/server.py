@@ -356,8 +356,14 @@ class _Handler(BaseHTTPRequestHandler):
             seconds = float(seconds) if seconds else None
             fake.check_down(mode, seconds)
             # Answer first: "refuse" closes this very port.
-            self._json(200, {"down": mode, "seconds": seconds})
-            fake.down(mode, seconds)
+            if mode == "refuse":
+                # Closing the port cuts this connection too: answer first.
+                self._json(200, {"down": mode, "seconds": seconds})
+                fake.down(mode, seconds)
+            else:
+                # Down before the answer, so the caller's next request sees it.
+                fake.down(mode, seconds)
+                self._json(200, {"down": mode, "seconds": seconds})
             return
         else:
             known = {"action", "times", "code", "status", "message", "match", "throttle"}
