@@ -92,7 +92,8 @@ class ServerConfig:
     max_lease_ttl: int = 0  # seconds; 0 = system default (768h)
     log_level: str = "info"
     log_format: str = "standard"
-    unsafe_allow_api_audit_creation: bool = False
+    # Vault's default: sys/audit may enable devices (OpenBao refuses unless this is true).
+    unsafe_allow_api_audit_creation: bool = True
     warnings: list[str] = field(default_factory=list)
 
 

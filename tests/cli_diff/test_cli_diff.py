@@ -33,7 +33,7 @@ from tests.cli_diff.servers import start_target
 
 # Server features strongroom has today; add "policy", "userpass", … as the issues land.
 STRONGROOM_FEATURES: frozenset[str] = frozenset(
-    {"remount", "policy", "capabilities", "userpass", "approle", "leases"}
+    {"remount", "policy", "capabilities", "userpass", "approle", "leases", "audit"}
 )
 
 FEATURES = {"openbao": ALL_FEATURES, "strongroom": STRONGROOM_FEATURES}

@@ -249,6 +249,28 @@ class Barrier:
                 self._encryptions = 0
             return rotated.active.number
 
+    async def reload_keyring(self) -> None:
+        """Re-read the keyring from storage: another HA node may have rotated it.
+
+        Raises InvalidKeyError when the root key held since unseal no longer
+        opens it (the root key itself was replaced elsewhere).
+        """
+        async with self._lock:
+            self._require_unsealed()
+            root = self._root
+            assert root is not None
+            blob = await self._physical.get(KEYRING_PATH)
+            if blob is None:
+                raise NotInitializedError()
+            try:
+                blob_term(blob)
+                keyring = Keyring.from_json(decrypt_blob(root, blob, KEYRING_PATH.encode()))
+            except (InvalidTag, ValueError):
+                raise InvalidKeyError(AUTH_FAILED) from None
+            if self._keyring is not None and set(keyring.terms) != set(self._keyring.terms):
+                self._keyring = keyring
+                self._encryptions = 0
+
     def key_status(self) -> dict[str, int | str]:
         active = self._require_unsealed().active
         return {

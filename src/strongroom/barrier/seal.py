@@ -101,6 +101,17 @@ class ShamirSeal:
             return [unseal_key], root_key
         return shamir.split(unseal_key, shares, threshold), root_key
 
+    async def rekey(self, root_key: bytes, unseal_key: bytes, config: SealConfig) -> None:
+        """Guard the same root key with a new unseal key (sys/rekey): one atomic batch.
+
+        Shares of the old unseal key no longer decrypt anything stored.
+        """
+        config.validate()
+        protected = encrypt_blob(AESGCM(unseal_key), ROOT_TERM, root_key, ROOT_KEY_PATH.encode())
+        await self._physical.batch(
+            [Op(SEAL_CONFIG_PATH, config.to_json()), Op(ROOT_KEY_PATH, protected)]
+        )
+
     async def recover_root_key(self, key_shares: list[bytes]) -> bytes:
         """Rebuild the unseal key from shares and decrypt the root key with it."""
         config = await self.config()
@@ -118,6 +129,21 @@ class ShamirSeal:
             return decrypt_blob(AESGCM(unseal_key), protected, ROOT_KEY_PATH.encode())
         except (InvalidTag, ValueError):
             raise InvalidKeyError(f"invalid key: {AUTH_FAILED}") from None
+
+
+def new_unseal_key(shares: int, threshold: int) -> tuple[bytes, list[bytes]]:
+    """A fresh unseal key and its shares (the key itself when there is one share)."""
+    unseal_key = secrets.token_bytes(KEY_SIZE)
+    if shares == 1:
+        return unseal_key, [unseal_key]
+    return unseal_key, shamir.split(unseal_key, shares, threshold)
+
+
+def combine_shares(threshold: int, key_shares: list[bytes]) -> bytes:
+    """The unseal key from `threshold` shares (raises InvalidKeyError)."""
+    return _unseal_key(
+        SealConfig(secret_shares=max(threshold, 1), secret_threshold=threshold), key_shares
+    )
 
 
 def _unseal_key(config: SealConfig, key_shares: list[bytes]) -> bytes:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -15,11 +16,12 @@ from strongroom import __version__
 from strongroom.cli.flags import FlagError, FlagSet
 from strongroom.config import ConfigError, ListenerConfig, ServerConfig, StorageConfig, load_config
 from strongroom.core.core import Core, CoreConfig
+from strongroom.core.ha import advertised_addresses
+from strongroom.core.ha import attach as attach_ha
 from strongroom.core.mounts import MountEntry
 from strongroom.engines import register_builtin
 from strongroom.http.app import App
 from strongroom.http.listener import serve
-from strongroom.storage import make_storage
 
 HELP = """Usage: strongroom server [options]
 
@@ -182,7 +184,13 @@ async def _main(
     config: ServerConfig, opts: dict, register: Callable[[Core], None] | None = None
 ) -> int:
     assert config.storage is not None
-    storage = make_storage(config.storage.kind, config.storage.options)
+    from strongroom.migrate import StorageOpenError, open_server_storage
+
+    try:  # file storage: also the directory lock; never on storage being migrated
+        storage, _dir_lock = await open_server_storage(config.storage.kind, config.storage.options)
+    except StorageOpenError as err:
+        print(err, file=sys.stderr)
+        return 1
     core = Core(
         storage,
         CoreConfig(
@@ -191,8 +199,18 @@ async def _main(
             cluster_name=config.cluster_name,
             api_addr=config.api_addr,
             storage_type=config.storage.kind,
+            allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
         ),
     )
+    listener = config.listeners[0]
+    ha_addrs = advertised_addresses(
+        config.api_addr,
+        config.cluster_addr,
+        listener.address,
+        not listener.tls_disable,
+        listener.cluster_address,
+    )
+    attach_ha(core, storage, api_addr=ha_addrs[0], cluster_addr=ha_addrs[1])
     register_builtin(core)
     if register is not None:
         register(core)
@@ -231,5 +249,7 @@ async def _main(
         await core.seal()
         await storage.close()
 
+    # SIGHUP: audit files are reopened (log rotation).
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, core.sighup)
     await serve(app, config.listeners, started, shutdown)
     return 0

@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__, jsonutil
 from strongroom.barrier import Barrier, InvalidKeyError, SealConfig, SealConfigError, ShamirSeal
+from strongroom.core.audit import AuditBroker
 from strongroom.core.context import (
     SYSTEM_DEFAULT_TTL,
     BackendContext,
@@ -37,8 +38,12 @@ from strongroom.core.mounts import MountConfig, MountEntry
 from strongroom.core.policy_store import PolicyStore
 from strongroom.core.request import WRITE_OPS, Operation, Request, Response, Secret
 from strongroom.core.tokens import TokenEntry, TokenStore
+from strongroom.core.wrapping import wrap_response
 from strongroom.framework.backend import Backend, LeaseRequest, SecretType
 from strongroom.storage import Storage
+
+if TYPE_CHECKING:
+    from strongroom.core.ha import HAManager
 
 log = logging.getLogger("strongroom.core")
 
@@ -69,6 +74,8 @@ class CoreConfig:
     cluster_name: str = ""
     api_addr: str = ""
     storage_type: str = "inmem"
+    # `unsafe_allow_api_audit_creation`: Vault's default, sys/audit may enable devices.
+    allow_api_audit_creation: bool = True
 
 
 @dataclass
@@ -109,6 +116,9 @@ class Core:
         self._lock = asyncio.Lock()
         self._factories: dict[str, BackendFactory] = {}
         self.migrations: dict[str, dict[str, str]] = {}
+        # Set by the server with an HA storage: then only the lock holder is active.
+        self.ha: HAManager | None = None
+        self.audit = AuditBroker(self)  # audit devices (core/audit); loaded at unseal
         from strongroom.core.system import system_backend
 
         # Built once: it also answers sys/init, sys/unseal, … while sealed.
@@ -184,7 +194,10 @@ class Core:
                 raise BadRequest(
                     msg if msg.startswith("invalid key") else f"invalid key: {msg}"
                 ) from None
-            await self._post_unseal()
+            if self.ha is not None:
+                await self.ha.start()  # standby until it holds the lock; then _post_unseal
+            else:
+                await self._post_unseal()
             log.info("core: vault is unsealed")
 
     def reset_unseal(self) -> None:
@@ -198,6 +211,8 @@ class Core:
         async with self._lock:
             if self.barrier.sealed:
                 return
+            if self.ha is not None:
+                await self.ha.stop()  # tears down while still allowed to write, then releases
             await self._pre_seal()
             self.barrier.seal()
             log.info("core: vault is sealed")
@@ -233,10 +248,12 @@ class Core:
         self.tokens.on_renew.append(self._leases.token_renewed)
         self.tokens.on_revoke.append(self._leases.revoke_token_leases)
         await self._load_mounts()
+        await self.audit.load()
         if self.run_scheduler:
             self._leases.start()
 
     async def _pre_seal(self) -> None:
+        await self.audit.unload()
         self.policies = None
         if self._leases is not None:
             await self._leases.stop()
@@ -393,6 +410,12 @@ class Core:
                 raise BadRequest(f'no matching mount at "{src}"')
             if route.entry.builtin:
                 raise BadRequest(f'cannot remount "{src}"')
+            if route.entry.is_auth and not dst.startswith("auth/"):
+                raise BadRequest(f'cannot remount auth mount to non-auth mount "{dst}"')
+            if not route.entry.is_auth and dst.startswith(
+                ("auth/", "sys/", "cubbyhole/", "identity/", "audit/")
+            ):
+                raise BadRequest(f'cannot remount to destination "{dst}"')
             del self.routes[src]
             conflict = self._conflict(dst)
             if conflict is not None:
@@ -401,6 +424,12 @@ class Core:
             route.entry.path = dst.removeprefix("auth/") if route.entry.is_auth else dst
             self.routes[dst] = route
             await self._persist_tables()
+            # The data stays where it is (storage is keyed by the mount's uuid); the
+            # leases move with the mount, so they can still be renewed and revoked.
+            assert self.tokens is not None
+            for lease in await self.leases.rename_prefix(src, dst):
+                if lease.is_token:
+                    await self.tokens.move_path(lease.token_hash, lease.path)
 
     async def reload_mount(self, entry: MountEntry) -> None:
         """Rebuild a mount's backend after its options changed (e.g. KV version)."""
@@ -432,6 +461,16 @@ class Core:
 
     # --------------------------------------------------------------- requests
     async def handle(self, req: Request) -> Response:
+        if not self.audit.enabled:
+            return await self._handle(req)
+        # Audit entries around the pipeline; fail-closed (core/audit/broker.py).
+        return await self.audit.around(req, self._handle)
+
+    def sighup(self) -> None:
+        """SIGHUP: audit devices reopen their files (after a log rotation)."""
+        self.audit.reopen()
+
+    async def _handle(self, req: Request) -> Response:
         special = SPECIAL_OPS.get(req.path)
         if special is not None and req.operation not in special:
             raise MethodNotAllowed()
@@ -442,6 +481,10 @@ class Core:
             if req.path == "sys/seal":
                 return Response()  # sealing a sealed server is a no-op, as in Vault
             raise Sealed()
+        if self.ha is not None and not self.ha.is_active:
+            await self.ha.settle()  # mid-handover: wait for the outcome
+            if not self.ha.is_active:
+                raise self.ha.standby_error(req)  # the HTTP layer forwards it to the active
         routed = self.route_for(req.path)
         if routed is None:
             await self._authenticate(req)
@@ -458,6 +501,8 @@ class Core:
             # As in OpenBao, a denied request still spends one of a token's uses.
             await self._count_use(req)
             self._authorize(req, route.backend)
+        if req.audit is not None:
+            await self.audit.log_request(req)  # the request entry, before the backend runs
         try:
             resp = await route.backend.handle(req) or Response()
         finally:
@@ -466,7 +511,8 @@ class Core:
             await self._issue_login_token(req, route, resp)
         if resp.secret is not None and not resp.secret.lease_id:
             await self._register_lease(req, route, resp.secret, resp.warnings)
-        return resp
+        # X-Vault-Wrap-TTL: the response goes into a wrapping token's cubbyhole.
+        return await wrap_response(self, req, resp) if req.wrap_ttl else resp
 
     async def _authenticate(self, req: Request) -> TokenEntry:
         assert self.tokens is not None

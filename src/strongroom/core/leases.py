@@ -361,6 +361,32 @@ class ExpirationManager:
         )
         return lease, warnings
 
+    async def rename_prefix(self, src: str, dst: str) -> list[Lease]:
+        """A remount: every lease below mount path `src` moves to `dst` (ids and paths).
+
+        Returns the moved leases (token leases among them, whose tokens must
+        follow). One batch per lease, so a crash leaves each lease whole.
+        """
+        ids = [lease_id async for page in self._pages(src) for lease_id in page]
+        moved: list[Lease] = []
+        for old_id in ids:
+            lease = await self.get(old_id)
+            if lease is None:
+                continue
+            new = Lease.from_json(lease.to_json())
+            new.lease_id = dst + old_id[len(src) :]
+            if new.path.startswith(src):
+                new.path = dst + new.path[len(src) :]
+            ops = _delete_ops(lease)
+            ops.append(Op(LEASE_PREFIX + new.lease_id, new.to_json()))
+            ops.append(Op(_expiry_key(new.due, new.lease_id), b""))
+            if new.token_hash:
+                ops.append(Op(_token_key(new.token_hash, new.lease_id), b""))
+            await self._storage.batch(ops)
+            moved.append(new)
+        self._poke()
+        return moved
+
     # ----------------------------------------------------------- revocation
     async def revoke(self, lease_id: str, *, sync: bool = True) -> None:
         """Destroy a lease's credential now (sync) or as soon as the scheduler runs."""

@@ -45,6 +45,8 @@ class Request:
     token: TokenEntry | None = None
     # True when the ACL check already knows the target exists (write → update).
     exists: bool | None = None
+    # The audit broker's per-request state (core/audit): None = not audited yet.
+    audit: Any = None
 
 
 @dataclass(slots=True)
@@ -97,3 +99,6 @@ class Response:
     top_level_copy: bool = False
     lease_duration: int = 0  # KV v1 refresh hint when there is no lease
     headers: dict[str, str] = field(default_factory=dict)
+    # Set when the response was wrapped (core/wrapping): the envelope carries only this.
+    wrap_info: dict[str, Any] | None = None
+    request_id: str = ""  # "" = the HTTP layer makes one up

@@ -11,7 +11,7 @@ import binascii
 import time
 from typing import TYPE_CHECKING, Any
 
-from strongroom.core.errors import BadRequest
+from strongroom.core.errors import BadRequest, Sealed
 from strongroom.core.request import Operation, Request, Response
 from strongroom.framework.fields import Field, FieldData, FieldType
 from strongroom.framework.path import Path
@@ -98,10 +98,16 @@ def seal_paths(core: Core) -> list[Path]:
         return await health(core, fd)
 
     async def read_leader(req: Request, fd: FieldData) -> Response:
+        if core.ha is not None:
+            if core.sealed:
+                raise Sealed()
+            return Response(raw=core.ha.leader_status())
         return Response(raw={"ha_enabled": False})
 
     async def step_down(req: Request, fd: FieldData) -> None:
-        return None  # single node: always the active one
+        # Only the active node gets here (a standby forwards); single node: nothing to do.
+        if core.ha is not None:
+            core.ha.request_step_down()
 
     code = Field(FieldType.INT)
     return [
@@ -167,10 +173,11 @@ async def health(core: Core, fd: FieldData) -> Response:
         raise BadRequest() from None  # Vault answers bad health parameters with no message
     initialized = await core.initialized()
     sealed = core.sealed
+    standby = sealed or (core.ha is not None and not core.ha.is_active)
     body: dict[str, Any] = {
         "initialized": initialized,
         "sealed": sealed,
-        "standby": sealed,
+        "standby": standby,
         "replication_performance_mode": "unknown" if sealed else "disabled",
         "replication_dr_mode": "unknown" if sealed else "disabled",
         "server_time_utc": int(time.time()),
@@ -186,6 +193,9 @@ async def health(core: Core, fd: FieldData) -> Response:
         status = pick("uninitcode", 501)
     elif sealed:
         status = pick("sealedcode", 503)
+    elif standby and not fd.get("standbyok"):
+        # perfstandbyok only concerns performance standbys, which strongroom has none of.
+        status = pick("standbycode", 429)
     else:
         status = pick("activecode", 200)
     return Response(raw=body, status=status)

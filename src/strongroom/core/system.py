@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from strongroom.core import sys_generate_root, sys_rekey, sys_wrapping
 from strongroom.core.request import Operation, Request, Response
+from strongroom.core.sys_audit import audit_paths
 from strongroom.core.sys_leases import lease_paths
 from strongroom.core.sys_mounts import mount_paths
 from strongroom.core.sys_policy import policy_paths
@@ -25,6 +27,9 @@ UNAUTHENTICATED = [
     "internal/ui/mounts",
     "internal/ui/mounts/*",
     "internal/specs/openapi",
+    *sys_wrapping.UNAUTHENTICATED,  # wrapping/lookup, wrapping/unwrap
+    *sys_rekey.UNAUTHENTICATED,  # rekey/init|update|verify (Vault's special handlers)
+    *sys_generate_root.UNAUTHENTICATED,  # generate-root/attempt|update
 ]
 # Paths that need the `sudo` capability on top of the operation's own (spec §5.6).
 SUDO = [
@@ -50,6 +55,7 @@ SUDO = [
     "revoke-prefix/*",
     "revoke-force/*",
     "internal/inspect/*",
+    *sys_rekey.SUDO,  # rekey/backup
 ]
 
 
@@ -102,6 +108,10 @@ def system_backend(core: Core) -> Backend:
         *key_paths(core),
         *lease_paths(core),
         *policy_paths(core),
+        *audit_paths(core),
+        *sys_wrapping.wrapping_paths(core),
+        *sys_rekey.rekey_paths(core),
+        *sys_generate_root.generate_root_paths(core),
         Path(
             "internal/specs/openapi",
             operations={Operation.READ: openapi},

@@ -633,6 +633,13 @@ class TokenStore:
         self._cache.pop(token_hash, None)
         self._epoch += 1
 
+    async def move_path(self, token_hash: str, path: str) -> None:
+        """A remount moved the mount that issued a token: its creation path follows."""
+        entry = await self._entry(token_hash)
+        if entry is not None and entry.path != path:
+            entry.path = path
+            await self._save(entry)
+
     # ------------------------------------------------------------ listing, tidy
     async def list_accessors(self) -> list[str]:
         return [n for n in await self._storage.list(ACCESSOR_PREFIX) if not n.endswith("/")]

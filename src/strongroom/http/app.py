@@ -13,8 +13,10 @@ from urllib.parse import parse_qsl, unquote
 from strongroom import jsonutil
 from strongroom.core.core import Core
 from strongroom.core.errors import BadRequest, VaultError
+from strongroom.core.ha import StandbyError
 from strongroom.core.request import Operation, Request
 from strongroom.durations import DurationError, parse_duration
+from strongroom.http import forward
 from strongroom.http.envelope import error_body, render
 
 log = logging.getLogger("strongroom.http")
@@ -108,6 +110,9 @@ class App:
         extra_headers: list[tuple[bytes, bytes]] = []
         try:
             status, body = await self._serve(scope, receive, extra_headers)
+        except forward.Relayed as relayed:  # a standby passing on the active node's answer
+            await relayed.send(send, head=scope["method"] == "HEAD")
+            return
         except HttpError as err:
             status, body = err.status, error_body(err.messages)
         except VaultError as err:
@@ -190,10 +195,13 @@ class App:
             data=data,
             client_token=_token(headers),
             headers=headers,
-            remote_addr=(scope.get("client") or ("", 0))[0],
+            remote_addr=forward.client_address(self.core, scope),
             wrap_ttl=_wrap_ttl(headers),
         )
-        resp = await self.core.handle(req)
+        try:
+            resp = await self.core.handle(req)
+        except StandbyError as err:
+            raise await forward.relay(err, scope, body) from None
         for name, value in resp.headers.items():
             extra_headers.append((name.encode(), value.encode()))
         return render(resp, req.mount.type if req.mount is not None else "")

@@ -14,6 +14,19 @@ def render(resp: Response, mount_type: str = "") -> tuple[int, bytes]:
     if resp.raw is not None:
         body = resp.raw if isinstance(resp.raw, bytes) else jsonutil.dumps(resp.raw)
         return resp.status or 200, body
+    if resp.wrap_info is not None:
+        # A wrapped response carries nothing but its wrap_info (spec §2.12).
+        wrapped = {
+            "request_id": "",
+            "lease_id": "",
+            "renewable": False,
+            "lease_duration": 0,
+            "data": None,
+            "wrap_info": resp.wrap_info,
+            "warnings": None,
+            "auth": None,
+        }
+        return 200, jsonutil.dumps(wrapped)
     secret = resp.secret
     lease_duration = secret.ttl if secret is not None else resp.lease_duration
     empty = (
@@ -29,7 +42,7 @@ def render(resp: Response, mount_type: str = "") -> tuple[int, bytes]:
     if resp.top_level_copy and resp.data:
         envelope.update(resp.data)
     envelope.update(
-        request_id=request_id(),
+        request_id=resp.request_id or request_id(),
         lease_id=secret.lease_id if secret is not None else "",
         renewable=secret.renewable if secret is not None else False,
         lease_duration=lease_duration,

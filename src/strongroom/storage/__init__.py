@@ -23,4 +23,8 @@ def make_storage(kind: str, options: dict[str, str]) -> Storage:
         from strongroom.storage.file import FileStorage
 
         return FileStorage(path)
+    if kind == "postgresql":
+        from strongroom.storage.postgresql import PostgreSQLStorage
+
+        return PostgreSQLStorage.from_options(options)
     raise ValueError(f'unknown storage type "{kind}"')

@@ -38,7 +38,10 @@ def test_group_without_subcommand() -> None:
         result = run_cli(*args, env=ENV)
         assert result.code == 1
         assert result.stderr.startswith("Usage: strongroom operator <subcommand> [options] [args]")
-        assert "\nSubcommands:\n    init          Initializes a server\n" in result.stderr
+        assert (
+            "\nSubcommands:\n    generate-root    Generates a new root token\n"
+            "    init             Initializes a server\n"
+        ) in result.stderr
     assert run_cli("operator", "-h", env=ENV).code == 0
 
 

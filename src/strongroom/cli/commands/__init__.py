@@ -20,7 +20,9 @@ MODULES: dict[str, str] = {
     "path-help": "strongroom.cli.commands.generic",
     "unwrap": "strongroom.cli.commands.generic",
     "status": "strongroom.cli.commands.status",
-    "operator": "strongroom.cli.commands.operator",
+    # operator_rekey (rekey, generate-root) imports the rest of the group: operator and
+    # operator_migrate.
+    "operator": "strongroom.cli.commands.operator_rekey",
     "kv": "strongroom.cli.commands.kv",
     "secrets": "strongroom.cli.commands.secrets",
     "auth": "strongroom.cli.commands.auth",
@@ -28,5 +30,5 @@ MODULES: dict[str, str] = {
     "token": "strongroom.cli.commands.token",
     "lease": "strongroom.cli.commands.lease",
     "policy": "strongroom.cli.commands.policy",
-    "audit": "strongroom.cli.commands.audit",
+    "audit": "strongroom.cli.commands.audit_verify",  # imports (registers) audit too
 }
