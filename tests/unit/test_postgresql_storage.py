@@ -58,46 +58,23 @@ def _sql(url: str, query: str, params: tuple = ()) -> list[tuple]:
 # --- the contract every backend meets -------------------------------------------
 
 
-async def test_get_put_overwrite_delete(storage: PostgreSQLStorage) -> None:
-    assert await storage.get("a/b") is None
-    await storage.put("a/b", b"one")
-    assert await storage.get("a/b") == b"one"
-    await storage.put("a/b", b"two")
-    assert await storage.get("a/b") == b"two"
-    await storage.delete("a/b")
-    assert await storage.get("a/b") is None
-    await storage.delete("a/b")  # deleting a missing key is fine
+# The backend-independent contract tests, run here against PostgreSQL through
+# this module's `storage` fixture.
+from tests.unit.test_storage import (  # noqa: E402
+    test_binary_values_round_trip,
+    test_get_put_overwrite_delete,
+    test_list_after_delete_drops_empty_folder,
+    test_list_immediate_children_vault_style,
+    test_list_skips_key_equal_to_prefix,
+)
 
-
-async def test_binary_values_round_trip(storage: PostgreSQLStorage) -> None:
-    value = bytes(range(256)) * 4
-    await storage.put("bin", value)
-    assert await storage.get("bin") == value
-    await storage.put("empty", b"")
-    assert await storage.get("empty") == b""
-
-
-async def test_list_immediate_children_vault_style(storage: PostgreSQLStorage) -> None:
-    for key in ["a/b", "a/c/d", "a/c/e/f", "a/c", "a/b.txt", "b", "a-z", "ab/x"]:
-        await storage.put(key, b"v")
-    assert await storage.list("a/") == ["b", "b.txt", "c", "c/"]
-    assert await storage.list("a/c/") == ["d", "e/"]
-    assert await storage.list("") == ["a-z", "a/", "ab/", "b"]
-    assert await storage.list("nothing/") == []
-
-
-async def test_list_skips_key_equal_to_prefix(storage: PostgreSQLStorage) -> None:
-    await storage.put("dir/", b"v")
-    await storage.put("dir/x", b"v")
-    assert await storage.list("dir/") == ["x"]
-    assert await storage.list("") == ["dir/"]
-
-
-async def test_list_after_delete_drops_empty_folder(storage: PostgreSQLStorage) -> None:
-    await storage.put("p/q/r", b"v")
-    assert await storage.list("p/") == ["q/"]
-    await storage.delete("p/q/r")
-    assert await storage.list("p/") == []
+__all__ = [
+    "test_binary_values_round_trip",
+    "test_get_put_overwrite_delete",
+    "test_list_after_delete_drops_empty_folder",
+    "test_list_immediate_children_vault_style",
+    "test_list_skips_key_equal_to_prefix",
+]
 
 
 async def test_list_and_scan_match_reference_on_random_keys(storage: PostgreSQLStorage) -> None:
