@@ -94,6 +94,9 @@ class ServerConfig:
     log_format: str = "standard"
     # Vault's default: sys/audit may enable devices (OpenBao refuses unless this is true).
     unsafe_allow_api_audit_creation: bool = True
+    # The physical read cache (Vault's): entries, and whether it is off.
+    cache_size: int = 131072
+    disable_cache: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -146,6 +149,13 @@ def _to_int(key: str, value: Any) -> int:
     if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value):
         return int(value)
     raise _Invalid(f'invalid value for "{key}": expected an integer, got {_show(value)}')
+
+
+def _to_cache_size(key: str, value: Any) -> int:
+    size = _to_int(key, value)
+    if size < 0:
+        raise _Invalid(f'invalid value for "{key}": must not be negative')
+    return size
 
 
 def _to_duration(key: str, value: Any) -> int:
@@ -331,13 +341,14 @@ _SCALARS = {
     "log_level": _to_log_level,
     "log_format": _to_log_format,
     "unsafe_allow_api_audit_creation": _to_bool,
+    "disable_cache": _to_bool,
+    "cache_size": _to_cache_size,
 }
 
 # Known Vault/OpenBao keys strongroom accepts without acting on them.
 _TOP_LEVEL_IGNORED = frozenset(
     {
         "pid_file",
-        "disable_cache",
         "disable_clustering",
         "plugin_directory",
         "raw_storage_endpoint",
@@ -347,7 +358,6 @@ _TOP_LEVEL_IGNORED = frozenset(
         "enable_response_header_raft_node_id",
         "disable_printable_check",
         "disable_performance_standby",
-        "cache_size",
         "telemetry",
         "audit",
         "log_file",

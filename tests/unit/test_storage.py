@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sortedcontainers import SortedList
 
 from strongroom.storage import Op, Storage, make_storage
 from strongroom.storage.base import child_names
@@ -117,25 +118,26 @@ def test_make_storage_file_needs_path() -> None:
 # --- listing is a skip-scan, not a walk over every descendant ---------------------
 
 
-class _CountingList(list[str]):
-    """A list that counts element reads (bisect's included)."""
+class _CountingKeys(SortedList):
+    """A sorted key list that counts the keys its range scans hand out."""
 
     reads = 0
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
-        self.reads += 1
-        return super().__getitem__(index)
+    def irange(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for key in super().irange(*args, **kwargs):
+            self.reads += 1
+            yield key
 
 
 async def test_inmem_list_skips_folder_subtrees() -> None:
     store = InmemStorage()
     await store.batch([Op(f"big/sub/{i:06d}", b"") for i in range(20_000)])
     await store.batch([Op("big/a", b""), Op("big/z", b""), Op("big/sub2/x", b"")])
-    counting = _CountingList(store._keys)
+    counting = _CountingKeys(store._keys)
     store._keys = counting
     assert await store.list("big/") == ["a", "sub/", "sub2/", "z"]
-    # A walk over the subtree would read ~20,000 keys; bisect needs ~15 per child.
-    assert counting.reads < 200
+    # A walk over the subtree would read ~20,000 keys; a skip-scan one per child.
+    assert counting.reads < 20
 
 
 async def test_file_list_skips_folder_subtrees(tmp_path: Path) -> None:
@@ -295,3 +297,69 @@ async def test_scan_pages_through_keys_in_order(kind: str, tmp_path) -> None:
         after = page[-1]
     assert seen == [k.removeprefix("exp/") for k in sorted(keys) if k.startswith("exp/")]
     await storage.close()
+
+
+# --- group commit: concurrent writers share a transaction ---------------------------
+
+
+async def test_file_concurrent_writes_share_commits_and_all_are_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from strongroom.storage import file as file_module
+
+    commits: list[int] = []
+    real = file_module._commit_group
+
+    def counting(conn, writes):  # type: ignore[no-untyped-def]
+        commits.append(len(writes))
+        return real(conn, writes)
+
+    monkeypatch.setattr(file_module, "_commit_group", counting)
+    store = FileStorage(str(tmp_path))
+    await asyncio.gather(
+        *(store.put(f"k/{i:03d}", str(i).encode()) for i in range(200)),
+        store.batch([Op("b/1", b"x"), Op("b/2", b"y")]),
+        store.delete("k/000"),
+    )
+    await store.close()
+    assert sum(commits) == 202
+    assert len(commits) < 20  # one fsync per group, not per write
+    reopened = FileStorage(str(tmp_path))
+    try:
+        assert await reopened.get("k/199") == b"199"
+        assert await reopened.get("b/2") == b"y"
+        assert await reopened.get("k/000") is None  # the delete came after the put
+    finally:
+        await reopened.close()
+
+
+async def test_file_one_failed_write_does_not_undo_the_others_in_its_commit(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import sqlite3
+
+    store = FileStorage(str(tmp_path))
+    try:
+        await store.put("warm", b"1")
+        await store._run(
+            lambda conn: conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON kv WHEN NEW.key = 'bad' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+        results = await asyncio.gather(
+            store.put("good/1", b"1"),
+            store.batch([Op("good/2", b"2"), Op("bad", b"x")]),
+            store.put("good/3", b"3"),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], sqlite3.Error)
+        assert await store.get("good/1") == b"1"
+        assert await store.get("good/2") is None  # its batch failed as a whole
+        assert await store.get("good/3") == b"3"
+    finally:
+        await store.close()

@@ -133,9 +133,19 @@ def run(argv: list[str], register: Callable[[Core], None] | None = None) -> int:
     for warning in config.warnings:
         logging.getLogger("strongroom").warning("config: %s", warning)
     try:
-        return asyncio.run(_main(config, opts, register))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(_main(config, opts, register))
     except KeyboardInterrupt:
         return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    # Measured: uvloop makes granian's hand-over of each request to Python cheaper.
+    if os.environ.get("STRONGROOM_EVENT_LOOP", "uvloop") == "asyncio":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def _banner(config: ServerConfig, storage_type: str) -> str:
@@ -200,6 +210,7 @@ async def _main(
             api_addr=config.api_addr,
             storage_type=config.storage.kind,
             allow_api_audit_creation=config.unsafe_allow_api_audit_creation,
+            cache_size=0 if config.disable_cache else config.cache_size,
         ),
     )
     listener = config.listeners[0]

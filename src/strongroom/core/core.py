@@ -41,6 +41,8 @@ from strongroom.core.tokens import TokenEntry, TokenStore
 from strongroom.core.wrapping import wrap_response
 from strongroom.framework.backend import Backend, LeaseRequest, SecretType
 from strongroom.storage import Storage
+from strongroom.storage.cache import DEFAULT_SIZE as DEFAULT_CACHE_SIZE
+from strongroom.storage.cache import CachedStorage
 
 if TYPE_CHECKING:
     from strongroom.core.ha import HAManager
@@ -76,6 +78,8 @@ class CoreConfig:
     storage_type: str = "inmem"
     # `unsafe_allow_api_audit_creation`: Vault's default, sys/audit may enable devices.
     allow_api_audit_creation: bool = True
+    # Entries in the physical read cache; 0 = none. In-memory storage never needs one.
+    cache_size: int = DEFAULT_CACHE_SIZE
 
 
 @dataclass
@@ -93,6 +97,12 @@ class Core:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config or CoreConfig()
+        # Only the active node's own writes change the storage, so reads can be
+        # cached while it is active (on from _post_unseal to _pre_seal).
+        self.cache: CachedStorage | None = None
+        if self.config.cache_size > 0 and self.config.storage_type != "inmem":
+            self.cache = CachedStorage(physical, self.config.cache_size)
+            physical = self.cache
         self.physical = physical
         self.barrier = Barrier(physical)
         self.shamir = ShamirSeal(physical)
@@ -218,6 +228,8 @@ class Core:
             log.info("core: vault is sealed")
 
     async def _post_unseal(self) -> None:
+        if self.cache is not None:
+            self.cache.activate()
         cluster_raw = await self.barrier.get(CLUSTER_KEY)
         if cluster_raw:
             cluster = jsonutil.loads(cluster_raw)
@@ -237,6 +249,7 @@ class Core:
             return token is not None and policies.acl(token.policies).has_sudo(req.path)
 
         self.tokens.sudo_check = sudo_check
+        self.tokens.mount_ttls = self._path_ttls
         self.tokens.on_revoke.append(self._destroy_cubbyhole)
         self._leases = ExpirationManager(
             StorageView(self.barrier, "sys/expire/"),
@@ -253,6 +266,8 @@ class Core:
             self._leases.start()
 
     async def _pre_seal(self) -> None:
+        if self.cache is not None:
+            self.cache.deactivate()  # another node may write before we are active again
         await self.audit.unload()
         self.policies = None
         if self._leases is not None:
@@ -686,6 +701,13 @@ class Core:
             entry.config.default_lease_ttl or self.system.default_lease_ttl,
             entry.config.max_lease_ttl or self.system.max_lease_ttl,
         )
+
+    def _path_ttls(self, path: str) -> tuple[int, int]:
+        """(default, max) TTL of the mount serving `path` (a token's creation path)."""
+        routed = self.route_for(path)
+        if routed is None:
+            return self.system.default_lease_ttl, self.system.max_lease_ttl
+        return self.mount_ttls(routed[0].entry)
 
     def status_fields(self) -> dict[str, Any]:
         return {"cluster_name": self.cluster_name, "cluster_id": self.cluster_id}

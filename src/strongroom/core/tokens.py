@@ -18,7 +18,6 @@ revocation) and a cache hit costs no storage read at all.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import math
@@ -63,6 +62,7 @@ CUSTOM_ID_WARNING = (
 )
 
 RevokeHook = Callable[["TokenEntry"], Awaitable[None]]
+MAX_REMEMBERED_HASHES = 65536
 
 
 @dataclass
@@ -106,7 +106,8 @@ class TokenEntry:
         return self.expire_time is not None and now >= self.expire_time
 
     def to_json(self) -> bytes:
-        doc = asdict(self)
+        # A shallow copy: every field is already plain JSON data (asdict deep-copies).
+        doc = vars(self).copy()
         del doc["id"]
         return dumps_compact(doc)
 
@@ -275,6 +276,8 @@ class TokenStore:
         self.system = system
         self._salt = b""
         self._cache: dict[str, TokenEntry] = {}
+        # Raw token -> salted hash: the HMAC is the costliest step of a cached lookup.
+        self._hashes: dict[str, str] = {}
         # Bumped by every revocation: a lookup whose storage read overlapped
         # one reads again, so a revoked entry is never put back in the cache.
         self._epoch = 0
@@ -302,6 +305,7 @@ class TokenStore:
             await self._storage.put(SALT_KEY, raw)
         self._salt = raw
         self._cache.clear()
+        self._hashes.clear()
 
     def invalidate(self) -> None:
         """Forget every cached entry (seal, or storage changed underneath)."""
@@ -310,7 +314,7 @@ class TokenStore:
 
     def salted(self, value: str) -> str:
         """HMAC-SHA256 of a token (or accessor) under the store's salt, hex."""
-        return hmac.new(self._salt, value.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._salt, value.encode(), "sha256").hex()
 
     def now(self) -> float:
         return _now(self.system)
@@ -330,7 +334,13 @@ class TokenStore:
         """
         if not token:
             return None
-        entry = await self._entry(self.salted(token))
+        token_hash = self._hashes.get(token)
+        if token_hash is None:
+            token_hash = self.salted(token)
+            if len(self._hashes) >= MAX_REMEMBERED_HASHES:
+                self._hashes.clear()
+            self._hashes[token] = token_hash
+        entry = await self._entry(token_hash)
         if entry is None or not self._usable(entry, allow_pending):
             return None
         entry.id = token

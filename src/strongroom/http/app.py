@@ -1,14 +1,15 @@
-"""The ASGI application: HTTP in, Request to the Core, Response out.
+"""The HTTP application: HTTP in, Request to the Core, Response out.
 
 This is the only module that knows about HTTP. It is written against raw
-ASGI, not a web framework, because it sits on every request's hot path.
+RSGI (granian's interface), not a web framework, because it sits on every
+request's hot path; `App.respond` takes a server-neutral `HttpRequest`.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from strongroom import jsonutil
 from strongroom.core.core import Core
@@ -18,11 +19,12 @@ from strongroom.core.request import Operation, Request
 from strongroom.durations import DurationError, parse_duration
 from strongroom.http import forward
 from strongroom.http.envelope import error_body, render
+from strongroom.http.request import HttpRequest
 
 log = logging.getLogger("strongroom.http")
 
 DEFAULT_MAX_REQUEST_SIZE = 33554432
-_BASE_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+_BASE_HEADERS = [("content-type", "application/json"), ("cache-control", "no-store")]
 _WRITE_METHODS = {"POST", "PUT"}
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 _ROOT_NAMESPACES = {"", "root", "root/"}
@@ -35,9 +37,9 @@ class HttpError(Exception):
         self.messages = messages
 
 
-def _query_data(query: bytes) -> dict[str, Any]:
+def _query_data(query: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+    for key, value in parse_qsl(query, keep_blank_values=True):
         if key in data:
             existing = data[key]
             data[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
@@ -97,73 +99,77 @@ def _operation(method: str, query: dict[str, Any], path: str) -> Operation:
 
 
 class App:
+    """The RSGI application (granian); `respond` is the server-neutral part."""
+
     def __init__(self, core: Core, max_request_size: int = DEFAULT_MAX_REQUEST_SIZE) -> None:
         self.core = core
         self.max_request_size = max_request_size
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
             return
-        if scope["type"] != "http":
-            return
-        extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            status, body = await self._serve(scope, receive, extra_headers)
-        except forward.Relayed as relayed:  # a standby passing on the active node's answer
-            await relayed.send(send, head=scope["method"] == "HEAD")
+            body = await self._read_body(scope, protocol)
+        except HttpError as err:
+            protocol.response_bytes(err.status, _BASE_HEADERS, error_body(err.messages))
             return
+        request = HttpRequest(
+            scope.method,
+            scope.path,
+            scope.query_string,
+            scope.headers.items(),
+            scope.client.rpartition(":")[0].strip("[]"),
+            body,
+        )
+        status, headers, payload = await self.respond(request)
+        protocol.response_bytes(status, headers, payload)
+
+    async def _read_body(self, scope: Any, protocol: Any) -> bytes:
+        limit = self.max_request_size
+        length = scope.headers.get("content-length")
+        if length is not None and length.isdigit():
+            if 0 <= limit < int(length):
+                raise HttpError(413, ["http: request body too large"])
+            return await protocol() if length != "0" else b""
+        if limit < 0:
+            return await protocol()
+        chunks: list[bytes] = []  # chunked: count as it arrives
+        size = 0
+        async for chunk in protocol:
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, ["http: request body too large"])
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def respond(self, request: HttpRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers and body for one request; never raises."""
+        extra_headers: list[tuple[str, str]] = []
+        try:
+            status, body = await self._serve(request, extra_headers)
+        except forward.Relayed as relayed:  # a standby passing on the active node's answer
+            return relayed.status, relayed.headers, relayed.body
         except HttpError as err:
             status, body = err.status, error_body(err.messages)
         except VaultError as err:
             status, body = err.status, error_body(err.messages)
         except Exception:
-            log.exception("http: internal error serving %s", scope.get("path"))
+            log.exception("http: internal error serving %s", request.path)
             status, body = 500, error_body(["internal error"])
-        if scope["method"] == "HEAD":
-            body = b""
-        headers = [*_BASE_HEADERS, *extra_headers, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _read_body(self, receive: Any) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        limit = self.max_request_size
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if 0 <= limit < size:
-                    raise HttpError(413, ["http: request body too large"])
-                chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        return b"".join(chunks)
+        return status, [*_BASE_HEADERS, *extra_headers] if extra_headers else _BASE_HEADERS, body
 
     async def _serve(
-        self, scope: dict[str, Any], receive: Any, extra_headers: list[tuple[bytes, bytes]]
+        self, request: HttpRequest, extra_headers: list[tuple[str, str]]
     ) -> tuple[int, bytes]:
-        raw_path: str = scope["path"]
+        raw_path = request.path
         if not raw_path.startswith("/v1/"):
             raise HttpError(404, [])
-        path = unquote(raw_path[4:]) if "%" in raw_path else raw_path[4:]
+        path = raw_path[4:]
         if not path.isprintable():
             raise HttpError(400, ["path contains non-printable characters"])
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        method: str = scope["method"]
-        body = await self._read_body(receive)
-        query = _query_data(scope["query_string"]) if scope["query_string"] else {}
+        headers = request.headers
+        method = request.method
+        query = _query_data(request.query) if request.query else {}
         op = _operation(method, query, path)
         if op is Operation.LIST and not path.endswith("/"):
             path += "/"  # as Vault does: a list is always of a folder
@@ -177,14 +183,14 @@ class App:
                         f"provided {content_type}"
                     ],
                 )
-        data = _parse_body(body, headers.get("content-type", ""))
-        if method in ("GET", "DELETE", "LIST", "HEAD") and query:
+        data = _parse_body(request.body, headers.get("content-type", "")) if request.body else {}
+        if query and method in ("GET", "DELETE", "LIST", "HEAD"):
             query.pop("list", None)
             query.pop("help", None)
             data = {**query, **data}
         namespace = headers.get("x-vault-namespace")
         if namespace is not None:
-            extra_headers.append((b"x-vault-namespace", namespace.encode()))
+            extra_headers.append(("x-vault-namespace", namespace))
             if namespace not in _ROOT_NAMESPACES:
                 raise HttpError(404, ["namespace not found"])
         if path == "":
@@ -195,15 +201,15 @@ class App:
             data=data,
             client_token=_token(headers),
             headers=headers,
-            remote_addr=forward.client_address(self.core, scope),
+            remote_addr=forward.client_address(self.core, request),
             wrap_ttl=_wrap_ttl(headers),
         )
         try:
             resp = await self.core.handle(req)
         except StandbyError as err:
-            raise await forward.relay(err, scope, body) from None
+            raise await forward.relay(err, request) from None
         for name, value in resp.headers.items():
-            extra_headers.append((name.encode(), value.encode()))
+            extra_headers.append((name, value))
         return render(resp, req.mount.type if req.mount is not None else "")
 
 

@@ -20,7 +20,7 @@ standby signs the client address with a key only unsealed nodes can read
 (`core/ha/forwarding-key`, inside the barrier); the active node trusts the
 address only when the signature checks out and is recent.
 
-The client is a small HTTP/1.1 client on h11 (already there for uvicorn) with
+The client is a small HTTP/1.1 client on h11 with
 a keep-alive pool per active node. TLS to the active node verifies against the
 system CAs plus `VAULT_CACERT`/`BAO_CACERT` (file) or `VAULT_CAPATH`/`BAO_CAPATH`
 (directory) from the server's environment.
@@ -35,12 +35,13 @@ import logging
 import os
 import ssl
 import time
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import h11
 
 from strongroom.core.errors import VaultError
+from strongroom.http.request import HttpRequest
 
 if TYPE_CHECKING:
     from strongroom.core.core import Core
@@ -56,38 +57,35 @@ REQUEST_TIMEOUT = 90.0  # Vault's default max_request_duration
 MAX_IDLE_PER_NODE = 64
 _HOP_BY_HOP = frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"trailers",
-        b"transfer-encoding",
-        b"upgrade",
-        b"host",
-        b"content-length",
-        b"expect",
-        _FORWARD_HEADER_B,
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "expect",
+        "date",
+        "server",
+        FORWARD_HEADER,
     }
 )
+_HOP_BY_HOP_B = frozenset(name.encode() for name in _HOP_BY_HOP)
 
 
 class Relayed(Exception):
     """A complete answer for the client, produced on a standby (raised out of the app)."""
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         super().__init__(status)
         self.status = status
         self.headers = headers
         self.body = body
-
-    async def send(self, send: Any, *, head: bool = False) -> None:
-        body = b"" if head else self.body
-        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 class ForwardError(Exception):
@@ -128,61 +126,56 @@ def verified_client(key: bytes | None, value: str, method: str, target: str) -> 
     return client
 
 
-def _target(scope: dict[str, Any]) -> str:
-    raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else quote(scope["path"])
-    query = scope.get("query_string") or b""
-    return path + ("?" + query.decode("latin-1") if query else "")
-
-
-def client_address(core: Core, scope: dict[str, Any]) -> str:
+def client_address(core: Core, request: HttpRequest) -> str:
     """The request's source address; through a standby, the one it vouches for."""
-    peer = (scope.get("client") or ("", 0))[0]
     ha = getattr(core, "ha", None)
     if ha is None:
-        return peer
-    for name, value in scope["headers"]:
-        if name == _FORWARD_HEADER_B:
-            client = verified_client(
-                ha.forward_key, value.decode("latin-1"), scope["method"], _target(scope)
-            )
-            return client if client is not None else peer
-    return peer
+        return request.client
+    value = request.headers.get(FORWARD_HEADER)
+    if value is None:
+        return request.client
+    client = verified_client(ha.forward_key, value, request.method, request.target)
+    return client if client is not None else request.client
 
 
 # ---------------------------------------------------------------------- relaying
-def redirect(leader: LeaderInfo, scope: dict[str, Any]) -> Relayed:
+def redirect(leader: LeaderInfo, request: HttpRequest) -> Relayed:
     """Vault's answer from a standby: 307 to the same path on the active node."""
-    location = leader.api_addr.rstrip("/") + _target(scope)
-    return Relayed(307, [(b"location", location.encode("latin-1"))], b"")
+    return Relayed(307, [("location", leader.api_addr.rstrip("/") + request.target)], b"")
 
 
-async def relay(err: StandbyError, scope: dict[str, Any], body: bytes) -> Exception:
+async def relay(err: StandbyError, request: HttpRequest) -> Exception:
     """The answer for a request that reached a standby (to be raised by the caller)."""
     leader = err.leader
     if leader is None:
         return err  # 503 node is not active
-    if any(name == _FORWARD_HEADER_B for name, _ in scope["headers"]):
-        return redirect(leader, scope)  # forwarded once already: no second hop
-    method: str = scope["method"]
-    target = _target(scope)
-    client = (scope.get("client") or ("", 0))[0]
-    headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
-    xff = next((v for k, v in headers if k == b"x-forwarded-for"), None)
-    headers = [(k, v) for k, v in headers if k != b"x-forwarded-for"]
-    headers.append((b"x-forwarded-for", (xff + b", " if xff else b"") + client.encode("latin-1")))
+    if FORWARD_HEADER in request.headers:
+        return redirect(leader, request)  # forwarded once already: no second hop
+    method, target, client = request.method, request.target, request.client
+    headers = [
+        (k.encode("latin-1"), v.encode("latin-1"))
+        for k, v in request.header_list
+        if k not in _HOP_BY_HOP and k != "x-forwarded-for"
+    ]
+    xff = request.headers.get("x-forwarded-for")
+    forwarded_for = f"{xff}, {client}" if xff else client
+    headers.append((b"x-forwarded-for", forwarded_for.encode("latin-1")))
     headers.append((_FORWARD_HEADER_B, forward_header(err.forward_key, client, method, target)))
     try:
         status, answer_headers, answer = await _client().request(
-            leader.api_addr, method, target, headers, body
+            leader.api_addr, method, target, headers, request.body
         )
     except ForwardError as exc:
         log.warning("http: cannot forward to the active node %s: %s", leader.api_addr, exc)
         if exc.sent:
             # The request may have run there: never invite the client to repeat it.
             return VaultError(f"error forwarding the request to the active node: {exc}", status=502)
-        return redirect(leader, scope)
-    relayed = [(k, v) for k, v in answer_headers if k.lower() not in _HOP_BY_HOP]
+        return redirect(leader, request)
+    relayed = [
+        (k.decode("latin-1"), v.decode("latin-1"))
+        for k, v in answer_headers
+        if k.lower() not in _HOP_BY_HOP_B
+    ]
     return Relayed(status, relayed, answer)
 
 

@@ -6,6 +6,11 @@ write acknowledged to a client survives `kill -9` and power loss.
 Threading: sqlite calls block on disk, and the event loop must never block. All
 of them run on one dedicated worker thread that alone owns the connection, so
 calls are serialised (SQLite allows one writer anyway) and no locking is needed.
+
+Group commit: writes that arrive while a commit is on disk wait for it, then
+all go in the next transaction, each in its own savepoint (one write failing
+does not undo another) and each acknowledged only once that transaction is
+durable. Concurrent writers share an fsync instead of queueing for one each.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ _DELETE = "DELETE FROM kv WHERE key = ?"
 _FIRST_AT_OR_AFTER = "SELECT key FROM kv WHERE key >= ? ORDER BY key LIMIT 1"
 
 T = TypeVar("T")
+_Staged = list[tuple[str, bytes | None]]  # one atomic write: (key, value or None = delete)
 
 
 class FileStorage:
@@ -46,15 +52,18 @@ class FileStorage:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-sqlite")
         self._conn: sqlite3.Connection | None = None  # touched only on the worker thread
         self._closed = False
+        # Writes waiting for the next group commit, and the task committing them.
+        self._pending: list[tuple[_Staged, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def get(self, key: str) -> bytes | None:
         return await self._run(_get, key)
 
     async def put(self, key: str, value: bytes) -> None:
-        await self._run(_put, key, bytes(value))
+        await self._write([(key, bytes(value))])
 
     async def delete(self, key: str) -> None:
-        await self._run(_delete, key)
+        await self._write([(key, None)])
 
     async def list(self, prefix: str) -> list[str]:
         # The whole scan runs in one trip to the worker thread; each step is an
@@ -65,13 +74,48 @@ class FileStorage:
         return await self._run(_scan, prefix, after, limit)
 
     async def batch(self, ops: list[Op]) -> None:
-        staged = [(op.key, None if op.value is None else bytes(op.value)) for op in ops]
-        await self._run(_batch, staged)
+        await self._write([(op.key, None if op.value is None else bytes(op.value)) for op in ops])
+
+    async def _write(self, staged: _Staged) -> None:
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((staged, done))
+        if self._committer is None:
+            self._committer = asyncio.create_task(self._commit_pending())
+        # shield: a cancelled caller must not cancel the commit the others share.
+        await asyncio.shield(done)
+
+    async def _commit_pending(self) -> None:
+        try:
+            while self._pending:
+                group, self._pending = self._pending, []
+                try:
+                    errors = await self._submit(_commit_group, [staged for staged, _ in group])
+                except Exception as err:  # the transaction failed: nothing is durable
+                    errors = [err] * len(group)
+                except BaseException:
+                    self._pending = group + self._pending
+                    raise
+                for (_, done), error in zip(group, errors, strict=True):
+                    if done.done():
+                        continue
+                    if error is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(error)
+        finally:
+            self._committer = None
+            for _, done in self._pending:  # only left over when cancelled (shutdown)
+                done.cancel()
+            self._pending = []
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._committer is not None:
+            await asyncio.shield(self._committer)  # acknowledge what was accepted
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._executor, self._close_conn)
@@ -84,6 +128,9 @@ class FileStorage:
         """Run `fn(conn, *args)` on the worker thread."""
         if self._closed:
             raise RuntimeError("storage is closed")
+        return await self._submit(fn, *args)
+
+    async def _submit(self, fn: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn, args)
 
@@ -122,14 +169,6 @@ def _get(conn: sqlite3.Connection, key: str) -> bytes | None:
     return None if row is None else bytes(row[0])
 
 
-def _put(conn: sqlite3.Connection, key: str, value: bytes) -> None:
-    conn.execute(_PUT, (key, value))
-
-
-def _delete(conn: sqlite3.Connection, key: str) -> None:
-    conn.execute(_DELETE, (key,))
-
-
 def _list(conn: sqlite3.Connection, prefix: str) -> list[str]:
     def first_at_or_after(key: str) -> str | None:
         row = conn.execute(_FIRST_AT_OR_AFTER, (key,)).fetchone()
@@ -150,18 +189,34 @@ def _scan(conn: sqlite3.Connection, prefix: str, after: str, limit: int) -> list
     return [row[0][n:] for row in rows]
 
 
-def _batch(conn: sqlite3.Connection, ops: list[tuple[str, bytes | None]]) -> None:
-    # IMMEDIATE takes the write lock up front, so the batch can't fail half-way
-    # on a lock upgrade; one COMMIT means one fsync for the whole batch.
+def _commit_group(conn: sqlite3.Connection, writes: list[_Staged]) -> list[Exception | None]:
+    """Commit several independent atomic writes in one transaction (one fsync).
+
+    Returns, per write, None or the error that undid it (its savepoint rolled
+    back). Raises if the transaction as a whole fails: then none is durable.
+    """
+    # IMMEDIATE takes the write lock up front, so nothing fails half-way on a
+    # lock upgrade.
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for key, value in ops:
-            if value is None:
-                conn.execute(_DELETE, (key,))
+        errors: list[Exception | None] = []
+        for ops in writes:
+            conn.execute("SAVEPOINT write")
+            try:
+                for key, value in ops:
+                    if value is None:
+                        conn.execute(_DELETE, (key,))
+                    else:
+                        conn.execute(_PUT, (key, value))
+            except sqlite3.Error as err:
+                conn.execute("ROLLBACK TO write")
+                errors.append(err)
             else:
-                conn.execute(_PUT, (key, value))
+                errors.append(None)
+            conn.execute("RELEASE write")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:  # a failed COMMIT can leave it open too
             conn.execute("ROLLBACK")
         raise
+    return errors

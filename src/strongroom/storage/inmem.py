@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from sortedcontainers import SortedList
 
 from strongroom.storage.base import Op, folder_skip_scan
 
 
 class InmemStorage:
-    """A dict for point reads plus a sorted key list for ordered listing."""
+    """A dict for point reads plus a sorted key list for ordered listing.
+
+    The key list is a SortedList (O(log n) inserts): with a plain list, every
+    new token or lease cost a memmove of all later keys.
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
-        self._keys: list[str] = []  # sorted; always the same set as _data's keys
+        self._keys: SortedList = SortedList()  # always the same set as _data's keys
 
     async def get(self, key: str) -> bytes | None:
         return self._data.get(key)
@@ -27,13 +31,13 @@ class InmemStorage:
         return folder_skip_scan(prefix, self._first_at_or_after)
 
     async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
-        keys = self._keys
-        i = bisect_right(keys, prefix + after) if after else bisect_left(keys, prefix)
+        start = prefix + after if after else prefix
         out: list[str] = []
         n = len(prefix)
-        while i < len(keys) and len(out) < limit and keys[i].startswith(prefix):
-            out.append(keys[i][n:])
-            i += 1
+        for key in self._keys.irange(start, inclusive=(not after, True)):
+            if len(out) >= limit or not key.startswith(prefix):
+                break
+            out.append(key[n:])
         return out
 
     async def batch(self, ops: list[Op]) -> None:
@@ -51,14 +55,14 @@ class InmemStorage:
 
     def _put(self, key: str, value: bytes) -> None:
         if key not in self._data:
-            insort(self._keys, key)
+            self._keys.add(key)
         self._data[key] = value
 
     def _delete(self, key: str) -> None:
-        if self._data.pop(key, None) is None:
-            return
-        del self._keys[bisect_left(self._keys, key)]
+        if self._data.pop(key, None) is not None:
+            self._keys.remove(key)
 
     def _first_at_or_after(self, key: str) -> str | None:
-        i = bisect_left(self._keys, key)
-        return self._keys[i] if i < len(self._keys) else None
+        for found in self._keys.irange(key):
+            return found
+        return None
