@@ -46,7 +46,7 @@ class CountingStorage(InmemStorage):
         return await super().get(key)
 
     def stored_keys(self) -> list[str]:
-        return list(self._keys)
+        return sorted(self._data)
 
 
 class Clock:

@@ -568,6 +568,37 @@ async def test_scheduler_sleeps_until_the_exact_expiry() -> None:
     assert await env.leases._seconds_until_next() == 0.05
 
 
+async def test_only_a_lease_due_before_the_next_look_wakes_the_scheduler() -> None:
+    env = await start(clock=FakeClock(START))
+    passes: list[float] = []
+    process_due = env.leases.process_due
+
+    async def counted() -> int:
+        passes.append(env.clock.t)
+        return await process_due()
+
+    env.leases.process_due = counted  # type: ignore[method-assign]
+    await env.role("long", ttl=3600)
+    await env.role("short", ttl=5)
+    env.leases.start()
+    try:
+        await asyncio.sleep(0.05)
+        assert len(passes) == 1  # the first pass; now asleep until START + 60
+        for _ in range(20):
+            await env.creds("long")  # due in an hour: no reason to wake
+        await asyncio.sleep(0.05)
+        assert len(passes) == 1
+        await env.creds("short")  # due before the planned look: wakes it
+        await asyncio.sleep(0.05)
+        assert len(passes) == 2
+        assert env.leases._wake_at == pytest.approx(START + 5, abs=1.0)
+        await env.creds("short")  # due at that same second: nothing to do
+        await asyncio.sleep(0.05)
+        assert len(passes) == 2
+    finally:
+        await env.leases.stop()
+
+
 async def test_sync_revoke_while_the_mount_is_throttled_reports_the_pause() -> None:
     env = await start()
     first = (await env.creds()).secret.lease_id

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -141,6 +142,9 @@ class ExpirationManager:
         self.config = config or ExpirationConfig()
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._wake = asyncio.Event()
+        # When the sleeping scheduler looks next (inf while it runs a pass): only a
+        # lease due before then needs to wake it, not every new lease.
+        self._wake_at = math.inf
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[str] = set()
         self._paused: dict[str, float] = {}  # mount -> time its revocations may resume
@@ -161,6 +165,9 @@ class ExpirationManager:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the pass: a lease registered during it wakes the next one.
+            self._wake.clear()
+            self._wake_at = math.inf
             try:
                 await self.process_due()
                 delay = await self._seconds_until_next()
@@ -169,14 +176,20 @@ class ExpirationManager:
             except Exception:
                 log.exception("expiration: scheduler pass failed; retrying in 5s")
                 delay = 5.0
-            self._wake.clear()
+            delay = min(delay, 60.0)
+            self._wake_at = self._now() + delay
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 60.0))
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:
                 pass
 
     def _poke(self) -> None:
         self._wake.set()
+
+    def _poke_for(self, due: float) -> None:
+        """Wake the scheduler if it would otherwise sleep past `due`."""
+        if due < self._wake_at:
+            self._wake.set()
 
     async def _seconds_until_next(self) -> float:
         first = await self._storage.scan(EXPIRY_PREFIX, "", 1)
@@ -227,7 +240,7 @@ class ExpirationManager:
         if lease.token_hash:
             ops.append(Op(_token_key(lease.token_hash, lease.lease_id), b""))
         await self._storage.batch(ops)
-        self._poke()
+        self._poke_for(lease.due)
         return lease, warnings
 
     async def register_token(self, entry: TokenEntry) -> None:
@@ -252,7 +265,7 @@ class ExpirationManager:
                 Op(_token_key(entry.hash, lease.lease_id), b""),
             ]
         )
-        self._poke()
+        self._poke_for(lease.due)
 
     async def token_renewed(self, entry: TokenEntry) -> None:
         """Follow a token renewal: its lease now ends at the token's new expiry."""
@@ -371,6 +384,7 @@ class ExpirationManager:
                 Op(LEASE_PREFIX + lease.lease_id, lease.to_json()),
             ]
         )
+        self._poke_for(lease.due)  # a renewal may shorten the lease
         return lease, warnings
 
     async def rename_prefix(self, src: str, dst: str) -> list[Lease]:
@@ -415,7 +429,6 @@ class ExpirationManager:
         if lease.lease_id in self._inflight:
             return  # being revoked right now
         await self._schedule(lease, self._now(), revoking=True)
-        self._poke()
 
     async def _pages(self, prefix: str) -> AsyncIterator[list[str]]:
         """Lease ids below `prefix`, a page at a time, with Vault's prefix rule.
@@ -617,7 +630,6 @@ class ExpirationManager:
         if current is None or current.due != lease.due:
             return  # forced (or revoked) while the backend was failing: don't resurrect it
         await self._schedule(lease, self._now() + delay, revoking=True)
-        self._poke()  # the scheduler may be sleeping past this retry's time
         log.warning(
             "expiration: revoking lease %s failed (attempt %d), retrying in %.0fs: %s",
             lease.lease_id,
@@ -636,6 +648,7 @@ class ExpirationManager:
                 Op(LEASE_PREFIX + lease.lease_id, lease.to_json()),
             ]
         )
+        self._poke_for(due)
 
     async def _delete(self, lease: Lease) -> None:
         await self._storage.batch(_delete_ops(lease))

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom.core.errors import BadRequest
 from strongroom.durations import DurationError, parse_duration
 from strongroom.jsonutil import JsonNumber
 
@@ -234,8 +235,6 @@ class FieldData:
 
     def validate(self) -> None:
         """Coerce every supplied, declared field now, so bad input fails before any work."""
-        from strongroom.core.errors import BadRequest
-
         for name, spec in self._schema.items():
             # JSON null means "not given": hvac sends null for every unset argument.
             if self.raw.get(name) is None:

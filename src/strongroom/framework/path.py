@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from strongroom.core.request import Operation
 from strongroom.framework.fields import Field, FieldData
 
 if TYPE_CHECKING:
-    from strongroom.core.request import Operation, Request, Response
+    from strongroom.core.request import Request, Response
 
 Handler = Callable[["Request", FieldData], Awaitable["Response | None"]]
 ExistenceCheck = Callable[["Request", FieldData], Awaitable[bool]]
@@ -47,8 +48,6 @@ class Path:
         self.regex = re.compile(f"^{self.pattern}$", re.DOTALL)
 
     def handler_for(self, operation: Operation) -> Handler | None:
-        from strongroom.core.request import Operation
-
         handler = self.operations.get(operation)
         # A path without a separate create handler creates through update.
         if handler is None and operation is Operation.CREATE:

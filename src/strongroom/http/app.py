@@ -127,6 +127,8 @@ class App:
     async def _read_body(self, scope: Any, protocol: Any) -> bytes:
         limit = self.max_request_size
         length = scope.headers.get("content-length")
+        if length is None and "transfer-encoding" not in scope.headers:
+            return b""  # no body (most GETs): don't wait on the protocol for one
         if length is not None and length.isdigit():
             if 0 <= limit < int(length):
                 raise HttpError(413, ["http: request body too large"])

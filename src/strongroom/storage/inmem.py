@@ -10,13 +10,16 @@ from strongroom.storage.base import Op, folder_skip_scan
 class InmemStorage:
     """A dict for point reads plus a sorted key list for ordered listing.
 
-    The key list is a SortedList (O(log n) inserts): with a plain list, every
-    new token or lease cost a memmove of all later keys.
+    New keys wait in a set and join the SortedList in bulk at the next list or
+    scan: most keys (tokens, leases) are written far more often than anything
+    lists them, and sorted inserts one by one cost more than the rest of a write.
     """
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
-        self._keys: SortedList = SortedList()  # always the same set as _data's keys
+        # _keys and _new together are always the same set as _data's keys.
+        self._keys: SortedList = SortedList()
+        self._new: set[str] = set()
 
     async def get(self, key: str) -> bytes | None:
         return self._data.get(key)
@@ -34,7 +37,7 @@ class InmemStorage:
         start = prefix + after if after else prefix
         out: list[str] = []
         n = len(prefix)
-        for key in self._keys.irange(start, inclusive=(not after, True)):
+        for key in self._sorted().irange(start, inclusive=(not after, True)):
             if len(out) >= limit or not key.startswith(prefix):
                 break
             out.append(key[n:])
@@ -55,14 +58,24 @@ class InmemStorage:
 
     def _put(self, key: str, value: bytes) -> None:
         if key not in self._data:
-            self._keys.add(key)
+            self._new.add(key)
         self._data[key] = value
 
     def _delete(self, key: str) -> None:
-        if self._data.pop(key, None) is not None:
+        if self._data.pop(key, None) is None:
+            return
+        if key in self._new:
+            self._new.discard(key)
+        else:
             self._keys.remove(key)
 
+    def _sorted(self) -> SortedList:
+        if self._new:
+            self._keys.update(self._new)
+            self._new.clear()
+        return self._keys
+
     def _first_at_or_after(self, key: str) -> str | None:
-        for found in self._keys.irange(key):
+        for found in self._sorted().irange(key):
             return found
         return None

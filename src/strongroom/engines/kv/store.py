@@ -21,6 +21,7 @@ in one atomic storage batch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,8 +154,12 @@ def metadata_key(key: str) -> str:
 
 
 def version_key(key: str, number: int) -> str:
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{VERSIONS_PREFIX}{digest}/{number}"
+    return f"{VERSIONS_PREFIX}{_key_digest(key)}/{number}"
+
+
+@functools.lru_cache(maxsize=65536)
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def deletion_deadline(created: int, mount_after: int, key_after: int) -> int:

@@ -6,6 +6,7 @@ exact, and comparable ("is this deletion time in the past?") without parsing.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -26,7 +27,11 @@ def to_micros(dt: datetime) -> int:
 def rfc3339_micros(micros: int) -> str:
     """`2026-11-25T05:48:26.342676Z`: UTC, fraction without trailing zeros (Go's RFC3339Nano)."""
     seconds, fraction = divmod(micros, 1_000_000)
-    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    t = time.gmtime(seconds)  # several times cheaper than datetime + strftime
+    text = (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )
     if fraction:
         text += "." + f"{fraction:06d}".rstrip("0")
     return text + "Z"
