@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test lint unit clean
+.PHONY: dev test lint unit bench-http clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(STAMP) lint  ## the whole suite: lint, unit, integration and compatibili
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+bench-http: $(STAMP)  ## strongroom against OpenBao over HTTP, side by side (uses wrk)
+	$(BIN)/python bench/http_api.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

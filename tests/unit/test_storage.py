@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sortedcontainers import SortedList
 
 from strongroom.storage import Op, Storage, make_storage
 from strongroom.storage.base import child_names
@@ -118,26 +117,57 @@ def test_make_storage_file_needs_path() -> None:
 # --- listing is a skip-scan, not a walk over every descendant ---------------------
 
 
-class _CountingKeys(SortedList):
-    """A sorted key list that counts the keys its range scans hand out."""
-
-    reads = 0
-
-    def irange(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        for key in super().irange(*args, **kwargs):
-            self.reads += 1
-            yield key
-
-
-async def test_inmem_list_skips_folder_subtrees() -> None:
+async def test_inmem_list_orders_only_the_folder() -> None:
     store = InmemStorage()
     await store.batch([Op(f"big/sub/{i:06d}", b"") for i in range(20_000)])
     await store.batch([Op("big/a", b""), Op("big/z", b""), Op("big/sub2/x", b"")])
-    counting = _CountingKeys(store._sorted())
-    store._keys = counting
     assert await store.list("big/") == ["a", "sub/", "sub2/", "z"]
-    # A walk over the subtree would read ~20,000 keys; a skip-scan one per child.
-    assert counting.reads < 20
+    # Only big/'s children were put in order; the 20,000 keys below sub/ were not.
+    assert set(store._orders) == {"big/"}
+    assert await store.scan("big/", "sub/000100", 2) == ["sub/000101", "sub/000102"]
+    assert set(store._orders) == {"", "big/", "big/sub/"}
+
+
+async def test_inmem_folders_of_keys_alone_are_not_tracked_by_the_gc() -> None:
+    import gc
+
+    store = InmemStorage()
+    await store.batch([Op(f"token/{i}/lease", b"") for i in range(100)])
+    await store.list("token/")
+    await store.scan("token/5/")
+    folder = store._root["token/"]
+    assert isinstance(folder, dict)
+    leaf_folder = folder["5/"]
+    gc.collect()
+    assert not gc.is_tracked(leaf_folder)
+
+
+async def test_inmem_order_matches_a_sorted_list_of_keys() -> None:
+    """The folder tree against the plain definition, on awkward keys."""
+    rng = random.Random(7)
+    alphabet = ["a", "b", "a-", "a0", "", "/", "x/", "é"]
+    store = InmemStorage()
+    model: dict[str, bytes] = {}
+    for step in range(3000):
+        key = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5)))
+        if rng.random() < 0.3 and model:
+            key = rng.choice(sorted(model))
+            await store.delete(key)
+            model.pop(key, None)
+        else:
+            await store.put(key, b"v")
+            model[key] = b"v"
+        if step % 100 == 0:
+            keys = sorted(model)
+            for prefix in ("", "a", "a/", "a-", "x/", "/", "b/a"):
+                below = [k[len(prefix) :] for k in keys if k.startswith(prefix)]
+                assert await store.scan(prefix, "", 10_000) == below
+                if below and below[len(below) // 2]:  # after="" means "from the start"
+                    after = below[len(below) // 2]
+                    expected = [k for k in below if k > after][:5]
+                    assert await store.scan(prefix, after, 5) == expected
+                if prefix == "" or prefix.endswith("/"):
+                    assert await store.list(prefix) == child_names(prefix, keys)
 
 
 async def test_file_list_skips_folder_subtrees(tmp_path: Path) -> None:

@@ -753,3 +753,29 @@ def test_policy_helpers() -> None:
     assert glob_match("dev-*", "dev-web") and not glob_match("dev-*", "ops")
     assert glob_match("*-web", "dev-web") and glob_match("a*c*e", "abcde")
     assert not glob_match("a*a", "a")
+
+
+async def test_the_entry_cache_is_bounded_and_keeps_limited_use_tokens(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from strongroom.core import tokens as tokens_module
+
+    monkeypatch.setattr(tokens_module, "MAX_CACHED_TOKENS", 8)
+    limited = await env.create({"num_uses": 3})
+    plain = [await env.create() for _ in range(20)]
+    assert len(env.store._cache) <= 8
+    # An evicted token still works: one storage read brings it back.
+    reads = env.storage.reads
+    assert await env.store.lookup(plain[0]) is not None
+    assert env.storage.reads == reads + 1
+    assert await env.store.lookup(plain[0]) is not None
+    assert env.storage.reads == reads + 1
+    # The limited-use token never left: its remaining uses are counted in memory.
+    assert env.store.salted(limited) in env.store._cache
+    for _ in range(3):
+        await env.call(Operation.READ, "lookup-self", token=limited)
+    with pytest.raises(VaultError):
+        await env.call(Operation.READ, "lookup-self", token=limited)
+    revoked = plain[1]
+    await env.post("revoke", {"token": revoked})
+    assert await env.store.lookup(revoked) is None

@@ -9,8 +9,13 @@ def rfc3339(moment: datetime | float) -> str:
     """RFC3339Nano in UTC with the fraction's trailing zeros dropped, like Go."""
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment, UTC)
-    moment = moment.astimezone(UTC)
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    else:
+        moment = moment.astimezone(UTC)
+    # Formatted by hand: strftime costs several times more, on every lookup.
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
     if moment.microsecond:
-        base += "." + f"{moment.microsecond:06d}".rstrip("0")
-    return base + "Z"
+        text += "." + f"{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"

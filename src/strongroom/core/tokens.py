@@ -22,6 +22,7 @@ import hmac
 import logging
 import math
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -63,9 +64,10 @@ CUSTOM_ID_WARNING = (
 
 RevokeHook = Callable[["TokenEntry"], Awaitable[None]]
 MAX_REMEMBERED_HASHES = 65536
+MAX_CACHED_TOKENS = 16384
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenEntry:
     """One service token. `id` (the raw token) lives in memory only."""
 
@@ -106,16 +108,13 @@ class TokenEntry:
         return self.expire_time is not None and now >= self.expire_time
 
     def to_json(self) -> bytes:
-        # A shallow copy: every field is already plain JSON data (asdict deep-copies).
-        doc = vars(self).copy()
-        del doc["id"]
-        return dumps_compact(doc)
+        # Every field is plain JSON data: no copy needed (asdict deep-copies).
+        return dumps_compact({name: getattr(self, name) for name in _STORED_FIELDS})
 
     @classmethod
     def from_json(cls, raw: bytes) -> TokenEntry:
         doc = loads(raw)
-        known = {f.name for f in fields(cls)} - {"id"}
-        values = {k: v for k, v in doc.items() if k in known}
+        values = {k: v for k, v in doc.items() if k in _STORED_FIELDS}
         # Floats come back from jsonutil as exact JsonNumber literals.
         for name in ("creation_time", "issue_time"):
             values[name] = float(values.get(name) or 0)
@@ -123,6 +122,9 @@ class TokenEntry:
             if values.get(name) is not None:
                 values[name] = float(values[name])
         return cls(**values)
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(TokenEntry) if f.name != "id")
 
 
 @dataclass
@@ -275,7 +277,9 @@ class TokenStore:
         self._storage = storage
         self.system = system
         self._salt = b""
-        self._cache: dict[str, TokenEntry] = {}
+        # Recently used entries by hash. Bounded: every entry held here is work for
+        # each full garbage collection, and a miss is one storage read.
+        self._cache: OrderedDict[str, TokenEntry] = OrderedDict()
         # Raw token -> salted hash: the HMAC is the costliest step of a cached lookup.
         self._hashes: dict[str, str] = {}
         # Bumped by every revocation: a lookup whose storage read overlapped
@@ -372,6 +376,7 @@ class TokenStore:
     async def _entry(self, token_hash: str) -> TokenEntry | None:
         cached = self._cache.get(token_hash)
         if cached is not None:
+            self._cache.move_to_end(token_hash)
             return cached
         while True:
             epoch = self._epoch
@@ -381,7 +386,17 @@ class TokenStore:
         if raw is None:
             return None
         # Two concurrent misses must end up sharing one object (use counts).
-        return self._cache.setdefault(token_hash, TokenEntry.from_json(raw))
+        entry = self._cache.setdefault(token_hash, TokenEntry.from_json(raw))
+        self._trim()
+        return entry
+
+    def _trim(self) -> None:
+        """Keep at most MAX_CACHED_TOKENS; limited-use tokens stay (their counts live here)."""
+        cache = self._cache
+        for _ in range(len(cache) - MAX_CACHED_TOKENS):
+            token_hash, entry = cache.popitem(last=False)
+            if entry.num_uses != 0:
+                cache[token_hash] = entry  # to the young end; try the next oldest
 
     async def _save(self, entry: TokenEntry) -> None:
         await self._storage.put(ID_PREFIX + entry.hash, entry.to_json())
@@ -494,6 +509,7 @@ class TokenStore:
         ops.append(Op(ID_PREFIX + entry.hash, entry.to_json()))
         await self._storage.batch(ops)
         self._cache[entry.hash] = entry
+        self._trim()
         for hook in self.on_create:
             await hook(entry)
         return token

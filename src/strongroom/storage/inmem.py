@@ -1,25 +1,36 @@
-"""In-memory storage: for `server -dev` and tests. Nothing survives a restart."""
+"""In-memory storage: for `server -dev` and tests. Nothing survives a restart.
+
+Values sit in a dict. Key order for `list` and `scan` comes from a tree of
+folders (like OpenBao's radix tree), so a new key costs a few dict operations,
+never a search through a sorted list of every key: writing tokens and leases
+costs the same with a million keys stored.
+
+A folder is a plain dict: `name -> True` for a key, `name + "/" -> dict` for a
+subfolder (the trailing "/" makes the names sort as the full keys do: "a-b" <
+"a/" < "a0"). Folders holding only keys (most: one per token's lease index)
+contain nothing but strings and `True`, so CPython's garbage collector does not
+track them, which keeps collection pauses short with millions of keys. A folder
+is sorted the first time it is listed or scanned and kept in order after that.
+"""
 
 from __future__ import annotations
 
-from sortedcontainers import SortedList
+from bisect import bisect_left, insort
+from collections.abc import Iterator
 
 from strongroom.storage.base import Op, folder_skip_scan
 
+Folder = dict[str, "Folder | bool"]
+
 
 class InmemStorage:
-    """A dict for point reads plus a sorted key list for ordered listing.
-
-    New keys wait in a set and join the SortedList in bulk at the next list or
-    scan: most keys (tokens, leases) are written far more often than anything
-    lists them, and sorted inserts one by one cost more than the rest of a write.
-    """
+    """A dict for point reads plus a folder tree for ordered listing."""
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
-        # _keys and _new together are always the same set as _data's keys.
-        self._keys: SortedList = SortedList()
-        self._new: set[str] = set()
+        self._root: Folder = {}
+        # Sorted child names of the folders listed or scanned so far, by folder path.
+        self._orders: dict[str, list[str]] = {}
 
     async def get(self, key: str) -> bytes | None:
         return self._data.get(key)
@@ -31,15 +42,24 @@ class InmemStorage:
         self._delete(key)
 
     async def list(self, prefix: str) -> list[str]:
-        return folder_skip_scan(prefix, self._first_at_or_after)
+        if prefix and not prefix.endswith("/"):
+            return folder_skip_scan(prefix, self._first_at_or_after)
+        node: Folder | bool | None = self._root
+        for part in prefix.split("/")[:-1]:
+            node = node.get(part + "/") if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return []
+        return [name for name in self._names(node, prefix) if name]  # "" = <prefix> itself
 
     async def scan(self, prefix: str, after: str = "", limit: int = 1000) -> list[str]:
-        start = prefix + after if after else prefix
+        low = prefix + after
         out: list[str] = []
         n = len(prefix)
-        for key in self._sorted().irange(start, inclusive=(not after, True)):
-            if len(out) >= limit or not key.startswith(prefix):
+        for key in self._walk(self._root, "", low):
+            if not key.startswith(prefix) or len(out) >= limit:
                 break
+            if after and key == low:
+                continue  # paging: strictly after
             out.append(key[n:])
         return out
 
@@ -56,26 +76,81 @@ class InmemStorage:
     async def close(self) -> None:
         """Nothing to release; the data stays readable until garbage collected."""
 
+    # ------------------------------------------------------------ the tree
     def _put(self, key: str, value: bytes) -> None:
         if key not in self._data:
-            self._new.add(key)
+            *folders, leaf = key.split("/")
+            node, end = self._root, 0
+            for part in folders:
+                name = part + "/"
+                child = node.get(name)
+                if not isinstance(child, dict):
+                    child = node[name] = {}
+                    self._ordered_add(key[:end], name)
+                node, end = child, end + len(name)
+            node[leaf] = True
+            self._ordered_add(key[:end], leaf)
         self._data[key] = value
 
     def _delete(self, key: str) -> None:
         if self._data.pop(key, None) is None:
             return
-        if key in self._new:
-            self._new.discard(key)
-        else:
-            self._keys.remove(key)
+        *folders, leaf = key.split("/")
+        path: list[Folder] = [self._root]
+        for part in folders:
+            child = path[-1][part + "/"]
+            assert isinstance(child, dict)
+            path.append(child)
+        ends = [0]
+        for part in folders:
+            ends.append(ends[-1] + len(part) + 1)
+        del path[-1][leaf]
+        self._ordered_remove(key[: ends[-1]], leaf)
+        # Folders left empty go too: listing never shows a folder without keys.
+        for depth in range(len(folders), 0, -1):
+            if path[depth]:
+                break
+            name = folders[depth - 1] + "/"
+            del path[depth - 1][name]
+            self._orders.pop(key[: ends[depth]], None)
+            self._ordered_remove(key[: ends[depth - 1]], name)
 
-    def _sorted(self) -> SortedList:
-        if self._new:
-            self._keys.update(self._new)
-            self._new.clear()
-        return self._keys
+    def _names(self, node: Folder, path: str) -> list[str]:
+        order = self._orders.get(path)
+        if order is None:
+            order = self._orders[path] = sorted(node)
+        return order
+
+    def _ordered_add(self, path: str, name: str) -> None:
+        order = self._orders.get(path)
+        if order is not None:
+            insort(order, name)
+
+    def _ordered_remove(self, path: str, name: str) -> None:
+        order = self._orders.get(path)
+        if order is not None:
+            del order[bisect_left(order, name)]
+
+    def _walk(self, node: Folder, base: str, low: str | None) -> Iterator[str]:
+        """The keys below `node` (a folder at path `base`) in order, from the first
+        one >= base + low (low None: from the first)."""
+        names = self._names(node, base)
+        start = 0
+        if low is not None:
+            start = bisect_left(names, low)
+            # A folder that `low` runs into sorts just before it ("a/" < "a/b").
+            if start > 0 and names[start - 1].endswith("/") and low.startswith(names[start - 1]):
+                name = names[start - 1]
+                child = node[name]
+                assert isinstance(child, dict)
+                yield from self._walk(child, base + name, low[len(name) :])
+        for name in names[start:]:
+            if name.endswith("/"):
+                child = node[name]
+                assert isinstance(child, dict)
+                yield from self._walk(child, base + name, None)
+            else:
+                yield base + name
 
     def _first_at_or_after(self, key: str) -> str | None:
-        for found in self._sorted().irange(key):
-            return found
-        return None
+        return next(self._walk(self._root, "", key), None)
