@@ -21,8 +21,8 @@ test: $(STAMP) lint  ## the whole suite: lint, unit, integration and compatibili
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-bench-http: $(STAMP)  ## strongroom against OpenBao over HTTP, side by side (uses wrk)
-	$(BIN)/python bench/http_api.py
+bench-http: $(STAMP)  ## strongroom against OpenBao over HTTP, side by side (uses wrk); ARGS="--rounds 5"
+	$(BIN)/python bench/http_api.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
