@@ -44,3 +44,11 @@ def test_bad_duration_names_the_field() -> None:
         str(err.value)
         == 'error converting input for field "ttl": time: unknown unit "x" in duration "12x"'
     )
+
+
+def test_a_handler_changing_a_default_list_does_not_change_the_schema() -> None:
+    spec = Field(FieldType.COMMA_STRING_LIST, default=["a"])
+    first = _fd({}, p=spec).get("p")
+    first.append("changed")
+    assert _fd({}, p=spec).get("p") == ["a"]
+    assert _fd({}, n=Field(FieldType.STRING, default="x")).get("n") == "x"

@@ -159,6 +159,9 @@ async def test_inmem_order_matches_a_sorted_list_of_keys() -> None:
             model[key] = b"v"
         if step % 100 == 0:
             keys = sorted(model)
+            # The folder index holds exactly the folders that have keys below them.
+            folders = {k[: i + 1] for k in keys for i, c in enumerate(k) if c == "/"}
+            assert set(store._folders) == {""} | folders
             for prefix in ("", "a", "a/", "a-", "x/", "/", "b/a"):
                 below = [k[len(prefix) :] for k in keys if k.startswith(prefix)]
                 assert await store.scan(prefix, "", 10_000) == below

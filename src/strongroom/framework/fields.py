@@ -258,7 +258,9 @@ class FieldData:
             raise KeyError(f"field {name!r} is not declared on this path")
         if self.raw.get(name) is not None:  # declared but validate() not run (unit tests)
             return coerce(spec.type, self.raw[name])
-        return copy.copy(spec.default)
+        default = spec.default
+        # Mutable defaults are copied so a handler can't change the schema's own.
+        return copy.copy(default) if isinstance(default, list | dict | set) else default
 
     def has(self, name: str) -> bool:
         """Whether the request supplied the field (a JSON null counts as not supplied)."""

@@ -29,6 +29,9 @@ class InmemStorage:
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
         self._root: Folder = {}
+        # Every folder by its path ("" is the root): a new key in an existing
+        # folder (the usual case) costs one lookup instead of a walk.
+        self._folders: dict[str, Folder] = {"": self._root}
         # Sorted child names of the folders listed or scanned so far, by folder path.
         self._orders: dict[str, list[str]] = {}
 
@@ -79,18 +82,26 @@ class InmemStorage:
     # ------------------------------------------------------------ the tree
     def _put(self, key: str, value: bytes) -> None:
         if key not in self._data:
-            *folders, leaf = key.split("/")
-            node, end = self._root, 0
-            for part in folders:
-                name = part + "/"
-                child = node.get(name)
-                if not isinstance(child, dict):
-                    child = node[name] = {}
-                    self._ordered_add(key[:end], name)
-                node, end = child, end + len(name)
+            cut = key.rfind("/") + 1
+            path, leaf = key[:cut], key[cut:]
+            node = self._folders.get(path)
+            if node is None:
+                node = self._make_folders(key)
             node[leaf] = True
-            self._ordered_add(key[:end], leaf)
+            self._ordered_add(path, leaf)
         self._data[key] = value
+
+    def _make_folders(self, key: str) -> Folder:
+        node, end = self._root, 0
+        for part in key.split("/")[:-1]:
+            name = part + "/"
+            child = node.get(name)
+            if not isinstance(child, dict):
+                child = node[name] = {}
+                self._folders[key[: end + len(name)]] = child
+                self._ordered_add(key[:end], name)
+            node, end = child, end + len(name)
+        return node
 
     def _delete(self, key: str) -> None:
         if self._data.pop(key, None) is None:
@@ -112,6 +123,7 @@ class InmemStorage:
                 break
             name = folders[depth - 1] + "/"
             del path[depth - 1][name]
+            del self._folders[key[: ends[depth]]]
             self._orders.pop(key[: ends[depth]], None)
             self._ordered_remove(key[: ends[depth - 1]], name)
 
