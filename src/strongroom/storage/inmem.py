@@ -10,12 +10,13 @@ subfolder (the trailing "/" makes the names sort as the full keys do: "a-b" <
 "a/" < "a0"). Folders holding only keys (most: one per token's lease index)
 contain nothing but strings and `True`, so CPython's garbage collector does not
 track them, which keeps collection pauses short with millions of keys. A folder
-is sorted the first time it is listed or scanned and kept in order after that.
+is sorted the first time it is listed or scanned; names added later are merged
+in at its next read.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections.abc import Iterator
 
 from strongroom.storage.base import Op, folder_skip_scan
@@ -32,8 +33,12 @@ class InmemStorage:
         # Every folder by its path ("" is the root): a new key in an existing
         # folder (the usual case) costs one lookup instead of a walk.
         self._folders: dict[str, Folder] = {"": self._root}
-        # Sorted child names of the folders listed or scanned so far, by folder path.
+        # Sorted child names of the folders listed or scanned so far, by folder path,
+        # and the names added to them since: merged in at the folder's next read,
+        # so a big folder that was listed once (all tokens' accessors) does not
+        # cost a sorted insert per new key from then on.
         self._orders: dict[str, list[str]] = {}
+        self._added: dict[str, set[str]] = {}
 
     async def get(self, key: str) -> bytes | None:
         return self._data.get(key)
@@ -125,22 +130,36 @@ class InmemStorage:
             del path[depth - 1][name]
             del self._folders[key[: ends[depth]]]
             self._orders.pop(key[: ends[depth]], None)
+            self._added.pop(key[: ends[depth]], None)
             self._ordered_remove(key[: ends[depth - 1]], name)
 
     def _names(self, node: Folder, path: str) -> list[str]:
         order = self._orders.get(path)
         if order is None:
             order = self._orders[path] = sorted(node)
+            self._added.pop(path, None)
+        else:
+            added = self._added.pop(path, None)
+            if added:
+                order.extend(added)
+                order.sort()  # two sorted runs: timsort merges them in linear time
         return order
 
     def _ordered_add(self, path: str, name: str) -> None:
-        order = self._orders.get(path)
-        if order is not None:
-            insort(order, name)
+        if path in self._orders:
+            added = self._added.get(path)
+            if added is None:
+                added = self._added[path] = set()
+            added.add(name)
 
     def _ordered_remove(self, path: str, name: str) -> None:
         order = self._orders.get(path)
-        if order is not None:
+        if order is None:
+            return
+        added = self._added.get(path)
+        if added is not None and name in added:
+            added.discard(name)
+        else:
             del order[bisect_left(order, name)]
 
     def _walk(self, node: Folder, base: str, low: str | None) -> Iterator[str]:
