@@ -25,6 +25,7 @@ from strongroom.core.errors import BadRequest, NotFound
 from strongroom.core.request import Operation, Request, Response
 from strongroom.core.timefmt import rfc3339
 from strongroom.framework.fields import Field, FieldData, FieldType
+from strongroom.framework.passes import run_passes
 from strongroom.framework.path import Path
 
 from . import cron
@@ -154,19 +155,14 @@ class StaticRoles:
 
     async def run(self) -> None:
         """The rotation task: a pass, then sleep until the next due role (or a role write)."""
-        while True:
-            try:
-                delay = await self.rotate_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("database: static role rotation pass failed")
-                delay = RETRY_AFTER
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=min(delay, MAX_SLEEP))
-            except TimeoutError:
-                pass
+        await run_passes(
+            self.rotate_due,
+            self.wake,
+            log=log,
+            what="database: static role rotation pass",
+            retry_after=RETRY_AFTER,
+            max_sleep=MAX_SLEEP,
+        )
 
     # ------------------------------------------------------------ paths
     def paths(self) -> list[Path]:
