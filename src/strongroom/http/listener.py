@@ -41,6 +41,11 @@ class _QuietEmbedWarning(logging.Filter):
         return "experimental" not in record.getMessage()
 
 
+# One instance: addFilter ignores a filter it already has, so each listener
+# adding it leaves one on the logger.
+_QUIET_EMBED_WARNING = _QuietEmbedWarning()
+
+
 def _split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return (host.strip("[]") or "127.0.0.1"), int(port)
@@ -70,7 +75,7 @@ def granian_server(app: App, listener: ListenerConfig) -> Server:
         websockets=False,
         **tls,  # type: ignore[arg-type]
     )
-    logging.getLogger("_granian").addFilter(_QuietEmbedWarning())
+    logging.getLogger("_granian").addFilter(_QUIET_EMBED_WARNING)
     return server
 
 

@@ -111,27 +111,21 @@ class InmemStorage:
     def _delete(self, key: str) -> None:
         if self._data.pop(key, None) is None:
             return
-        *folders, leaf = key.split("/")
-        path: list[Folder] = [self._root]
-        for part in folders:
-            child = path[-1][part + "/"]
-            assert isinstance(child, dict)
-            path.append(child)
-        ends = [0]
-        for part in folders:
-            ends.append(ends[-1] + len(part) + 1)
-        del path[-1][leaf]
-        self._ordered_remove(key[: ends[-1]], leaf)
+        cut = key.rfind("/") + 1
+        path, name = key[:cut], key[cut:]
+        node = self._folders[path]
+        del node[name]
+        self._ordered_remove(path, name)
         # Folders left empty go too: listing never shows a folder without keys.
-        for depth in range(len(folders), 0, -1):
-            if path[depth]:
-                break
-            name = folders[depth - 1] + "/"
-            del path[depth - 1][name]
-            del self._folders[key[: ends[depth]]]
-            self._orders.pop(key[: ends[depth]], None)
-            self._added.pop(key[: ends[depth]], None)
-            self._ordered_remove(key[: ends[depth - 1]], name)
+        while path and not node:
+            del self._folders[path]
+            self._orders.pop(path, None)
+            self._added.pop(path, None)
+            cut = path.rfind("/", 0, len(path) - 1) + 1
+            path, name = path[:cut], path[cut:]
+            node = self._folders[path]
+            del node[name]
+            self._ordered_remove(path, name)
 
     def _names(self, node: Folder, path: str) -> list[str]:
         order = self._orders.get(path)
